@@ -1,0 +1,3 @@
+"""grpo_export."""
+
+__version__ = "0.1.0"

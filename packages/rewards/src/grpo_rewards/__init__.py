@@ -1,0 +1,3 @@
+"""grpo_rewards."""
+
+__version__ = "0.1.0"

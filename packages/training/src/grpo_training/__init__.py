@@ -1,0 +1,3 @@
+"""grpo_training."""
+
+__version__ = "0.1.0"
