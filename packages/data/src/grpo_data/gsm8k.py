@@ -1,0 +1,130 @@
+"""GSM8K as GRPO prompts: chat messages (system + user) and the normalised final answer."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import datasets
+
+from grpo_data.prompts import XML_SYSTEM_PROMPT
+from grpo_data.report import LoadReport
+from grpo_data.rows import RowProblem, prepare_parts
+from grpo_data.sources import describe_source, load_source_parts
+
+FINAL_ANSWER_MARKER = "####"
+GSM8K_SCHEMA_HINT = (
+    "GSM8K rows with a 'question' (text) and an 'answer' (worked solution ending in '#### <number>')"
+)
+_THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+
+
+def normalise_final_answer(text: str) -> str:
+    """Normalise a GSM8K final answer: strip spaces, remove thousands commas, keep the sign.
+
+    Example:
+        >>> normalise_final_answer(" 1,080 ")
+        '1080'
+        >>> normalise_final_answer("-7")
+        '-7'
+    """
+    return _THOUSANDS_COMMA.sub("", text.strip())
+
+
+def extract_final_answer(raw_answer: str) -> str | None:
+    """The normalised text after GSM8K's ``####`` marker, or None when the marker is missing.
+
+    Example:
+        >>> extract_final_answer("48/2 = <<48/2=24>>24\\n#### 1,024")
+        '1024'
+        >>> extract_final_answer("no marker") is None
+        True
+    """
+    if FINAL_ANSWER_MARKER not in raw_answer:
+        return None
+    return normalise_final_answer(raw_answer.rsplit(FINAL_ANSWER_MARKER, 1)[1])
+
+
+def build_chat_prompt(system_prompt: str | None, user_text: str) -> list[dict[str, str]]:
+    """System + user chat messages (no system message when ``system_prompt`` is None or empty).
+
+    Example:
+        >>> build_chat_prompt("Be brief.", "1+1?")[1]
+        {'role': 'user', 'content': '1+1?'}
+    """
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return messages + [{"role": "user", "content": user_text}]
+
+
+def load_gsm8k(
+    source: str | os.PathLike | datasets.Dataset | datasets.DatasetDict = "openai/gsm8k",
+    config: str = "main",
+    split: str = "train",
+    system_prompt: str | None = XML_SYSTEM_PROMPT,
+    *,
+    strict: bool = False,
+    report: LoadReport | None = None,
+) -> datasets.Dataset:
+    """Load GSM8K (or rows in its schema) as GRPO prompts.
+
+    Args:
+        source: Hub id (``"openai/gsm8k"``), a local ``.jsonl``/``.json``/``.parquet`` file, a folder of
+            them (files named after ``split``), or an in-memory ``datasets.Dataset`` with ``question``
+            and ``answer`` columns (e.g. ``synthetic_gsm8k(...)``).
+        config: Hub configuration ("main" or "socratic").
+        split: "train" or "test" (ignored for a single file or a Dataset).
+        system_prompt: system message text; see ``grpo_data.SYSTEM_PROMPTS``.
+        strict: raise on the first unusable row instead of dropping it.
+        report: a ``LoadReport`` to fill in with rows read, kept and dropped by reason.
+
+    Returns:
+        Dataset with ``prompt`` (system + user messages), ``answer`` (final answer after ``####``,
+        thousands commas removed, sign kept), ``question``, ``raw_answer``, and any other source columns.
+
+    Raises:
+        DataSourceError: the source cannot be read (missing path, Hub unreachable).
+        DataFormatError: empty file, malformed JSON, missing column, or (strict) an unusable row;
+            the message names the file, the row and the field.
+
+    Example:
+        >>> from grpo_data import synthetic_gsm8k
+        >>> rows = load_gsm8k(synthetic_gsm8k(4, seed=0))
+        >>> [message["role"] for message in rows[0]["prompt"]]
+        ['system', 'user']
+    """
+    report = report if report is not None else LoadReport()
+    report.source = describe_source(source)
+    parts = load_source_parts(source, config, split)
+
+    def build_row(row: dict[str, Any]) -> tuple[dict[str, Any] | None, RowProblem | None]:
+        question, raw_answer = row["question"], row["answer"]
+        if not isinstance(question, str) or not question.strip():
+            return None, ("question", "missing_question", "the question is missing or empty; expected text")
+        if not isinstance(raw_answer, str) or not raw_answer.strip():
+            return None, ("answer", "missing_answer", "the answer is missing or empty; expected a worked solution")
+        final = extract_final_answer(raw_answer)
+        if final is None:
+            return None, (
+                "answer",
+                "no_final_answer_marker",
+                f"no '{FINAL_ANSWER_MARKER}' marker; expected the solution to end in '#### <number>'",
+            )
+        if not final:
+            return None, ("answer", "empty_final_answer", f"nothing after '{FINAL_ANSWER_MARKER}'; expected a number")
+        return {
+            "prompt": build_chat_prompt(system_prompt, question),
+            "answer": final,
+            "raw_answer": raw_answer,
+        }, None
+
+    return prepare_parts(
+        parts,
+        required_columns=("question", "answer"),
+        schema_hint=GSM8K_SCHEMA_HINT,
+        build_row=build_row,
+        placeholder={"prompt": build_chat_prompt(system_prompt, ""), "answer": "", "raw_answer": ""},
+        strict=strict,
+        report=report,
+        loader_name="load_gsm8k",
+    )
