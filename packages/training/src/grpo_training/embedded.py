@@ -24,6 +24,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from filelock import FileLock
+
 logger = logging.getLogger(__name__)
 
 EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
@@ -107,20 +109,27 @@ def embedded_model_path(cache_dir: Path | None = None) -> Path:
     target = root / "models" / f"{EMBEDDED_MODEL_NAME}-{EMBEDDED_PACKAGE_VERSION}"
     if (target / _COMPLETE_MARKER).is_file():
         return target
-    gguf_file = embedded_gguf_path(cache_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        _materialise(gguf_file, staging)
-        (staging / _COMPLETE_MARKER).write_text("ok\n")
+    # The lock only saves duplicate work (a minute of CPU per caller); the rename keeps it correct
+    # even where locks are not honoured (some network filesystems).
+    with FileLock(str(target.parent / f".{target.name}.lock")):
+        if (target / _COMPLETE_MARKER).is_file():  # another process built it while we waited
+            return target
+        for stale in target.parent.glob(f".{target.name}-*"):  # builds killed mid-way (we hold the lock)
+            shutil.rmtree(stale, ignore_errors=True)
+        gguf_file = embedded_gguf_path(cache_dir)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
         try:
-            os.rename(staging, target)
-        except OSError:
-            if not (target / _COMPLETE_MARKER).is_file():  # lost a race to a half-written folder? replace it
-                shutil.rmtree(target, ignore_errors=True)
+            _materialise(gguf_file, staging)
+            (staging / _COMPLETE_MARKER).write_text("ok\n")
+            try:
                 os.rename(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            except OSError:
+                if not (target / _COMPLETE_MARKER).is_file():  # an interrupted older build: replace it
+                    shutil.rmtree(target, ignore_errors=True)
+                    os.rename(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -134,10 +143,21 @@ def _materialise(gguf_file: Path, out_dir: Path) -> None:
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
     tokenizer.eos_token = EOS_TOKEN
     tokenizer.pad_token = EOS_TOKEN
-    model.config.eos_token_id = eos_id
-    model.config.pad_token_id = eos_id
-    model.generation_config.eos_token_id = eos_id
-    model.generation_config.pad_token_id = eos_id
-    model.generation_config.bos_token_id = model.config.bos_token_id
-    model.save_pretrained(out_dir, safe_serialization=True)
+    # A GGUF-loaded model refuses to save ("quantized with GGUF"): copy its dequantised weights into a
+    # plain model built from the same config, minus the quantisation entry.
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    config.eos_token_id = eos_id
+    config.pad_token_id = eos_id
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    missing, unexpected = plain.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or [name for name in missing if "lm_head" not in name]:
+        raise RuntimeError(f"Embedded model weights do not fit its config: missing={missing}, unexpected={unexpected}")
+    plain.tie_weights()
+    plain.generation_config = model.generation_config
+    plain.generation_config.eos_token_id = eos_id
+    plain.generation_config.pad_token_id = eos_id
+    plain.generation_config.bos_token_id = config.bos_token_id
+    plain.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
