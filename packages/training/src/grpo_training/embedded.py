@@ -119,6 +119,7 @@ def embedded_model_path(cache_dir: Path | None = None) -> Path:
             shutil.rmtree(stale, ignore_errors=True)
         gguf_file = embedded_gguf_path(cache_dir)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        staging.chmod(0o755)  # mkdtemp makes it private; the cache may be shared
         try:
             _materialise(gguf_file, staging)
             (staging / _COMPLETE_MARKER).write_text("ok\n")
