@@ -10,7 +10,7 @@ import datasets
 from grpo_data.gsm8k import build_chat_prompt
 from grpo_data.prompts import DAPO_SYSTEM_PROMPT
 from grpo_data.report import LoadReport
-from grpo_data.rows import RowProblem, prepare_parts
+from grpo_data.rows import RowProblem, prepare_parts, text_problem
 from grpo_data.sources import describe_source, load_source_parts
 
 DAPO_SCHEMA_HINT = "DAPO-Math rows with a 'prompt' (problem text) and a 'solution' (the final answer)"
@@ -56,12 +56,13 @@ def load_dapo(
 
     def build_row(row: dict[str, Any]) -> tuple[dict[str, Any] | None, RowProblem | None]:
         problem, solution = row["prompt"], row["solution"]
-        if not isinstance(problem, str) or not problem.strip():
-            return None, ("prompt", "missing_prompt", "the problem text is missing, empty or not text")
-        if isinstance(solution, (int, float)) and not isinstance(solution, bool):
+        if isinstance(solution, int) and not isinstance(solution, bool):
             solution = str(solution)
-        if not isinstance(solution, str) or not solution.strip():
-            return None, ("solution", "missing_solution", "the solution is missing or empty; expected the final answer")
+        issue = text_problem("prompt", problem, "the problem text") or text_problem(
+            "solution", solution, "the final answer as text"
+        )
+        if issue:
+            return None, issue
         return {
             "prompt": build_chat_prompt(system_prompt, problem),
             "answer": solution.strip(),

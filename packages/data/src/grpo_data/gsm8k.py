@@ -10,7 +10,7 @@ import datasets
 
 from grpo_data.prompts import XML_SYSTEM_PROMPT
 from grpo_data.report import LoadReport
-from grpo_data.rows import RowProblem, prepare_parts
+from grpo_data.rows import RowProblem, prepare_parts, text_problem
 from grpo_data.sources import describe_source, load_source_parts
 
 FINAL_ANSWER_MARKER = "####"
@@ -99,10 +99,11 @@ def load_gsm8k(
 
     def build_row(row: dict[str, Any]) -> tuple[dict[str, Any] | None, RowProblem | None]:
         question, raw_answer = row["question"], row["answer"]
-        if not isinstance(question, str) or not question.strip():
-            return None, ("question", "missing_question", "the question is missing or empty; expected text")
-        if not isinstance(raw_answer, str) or not raw_answer.strip():
-            return None, ("answer", "missing_answer", "the answer is missing or empty; expected a worked solution")
+        problem = text_problem("question", question, "the question text") or text_problem(
+            "answer", raw_answer, "a worked solution ending in '#### <number>'"
+        )
+        if problem:
+            return None, problem
         final = extract_final_answer(raw_answer)
         if final is None:
             return None, (

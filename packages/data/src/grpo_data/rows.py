@@ -22,6 +22,24 @@ RowBuilder = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, RowProblem 
 DROP_COLUMN = "_grpo_data_drop"
 
 
+def text_problem(field: str, value: Any, expected: str) -> RowProblem | None:
+    """The problem with a text field's value (missing, empty, not text), or None when it is usable text.
+
+    Example:
+        >>> text_problem("answer", None, "a worked solution")[1]
+        'missing_answer'
+        >>> text_problem("answer", "#### 4", "a worked solution") is None
+        True
+    """
+    if value is None:
+        return field, f"missing_{field}", f"no value; expected {expected}"
+    if not isinstance(value, str):
+        return field, f"{field}_not_text", f"holds a {type(value).__name__}; expected {expected}"
+    if not value.strip():
+        return field, f"empty_{field}", f"is empty; expected {expected}"
+    return None
+
+
 def prepare_parts(
     parts: Sequence[SourcePart],
     *,
