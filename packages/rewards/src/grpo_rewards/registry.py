@@ -1,0 +1,82 @@
+"""Name -> reward factory registry, so recipes can name rewards as strings (open-r1's ``get_reward_funcs``)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .base import Reward
+from .language_reward import Language
+from .math_reward import MathAccuracy
+from .think_rewards import AnswerCheck, NumberCheck, ThinkFormatApprox, ThinkFormatExact
+from .xml_rewards import Correctness, Integer, SoftFormat, StrictFormat, XmlCount
+
+__all__ = ["REWARDS", "get_reward_funcs", "reward_params"]
+
+REWARDS: dict[str, Callable[..., Reward]] = {
+    factory.__dict__["__name__"]: factory
+    for factory in (
+        XmlCount, SoftFormat, StrictFormat, Integer, Correctness,
+        ThinkFormatExact, ThinkFormatApprox, AnswerCheck, NumberCheck,
+        Language, MathAccuracy,
+    )
+}
+
+
+def reward_params(name: str) -> list[str]:
+    """Names of the parameters the reward ``name`` accepts.
+
+    >>> reward_params("soft_format")
+    ['prefix', 'log_every']
+    """
+    return list(inspect.signature(_factory(name)).parameters)
+
+
+def _factory(name: str) -> Callable[..., Reward]:
+    try:
+        return REWARDS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown reward {name!r}; valid names: {', '.join(REWARDS)}") from None
+
+
+def get_reward_funcs(names: Sequence[str | Mapping[str, Mapping[str, Any]]], **params: Any) -> list[Reward]:
+    """Build the reward callables for ``GRPOTrainer(reward_funcs=...)`` from their registry names.
+
+    Args:
+        names: registry names, or one-key mappings ``{name: {param: value}}`` for per-reward
+            parameters (they win over shared ones).
+        **params: shared parameters (``prefix``, ``reasoning_start``, ``reasoning_end``,
+            ``log_every``, ...), given to every reward that accepts them and skipped for the others.
+
+    Returns:
+        one picklable reward per name, in order; each has ``__name__`` equal to its name.
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+        TypeError: a per-reward parameter the reward does not take, or a malformed entry.
+
+    >>> funcs = get_reward_funcs(["think_format_approx", {"language": {"target": "id"}}], prefix="<think>")
+    >>> [f.__name__ for f in funcs], funcs[0].prefix
+    (['think_format_approx', 'language'], '<think>')
+    """
+    if isinstance(names, (str, Mapping)):
+        names = [names]
+    funcs = []
+    for entry in names:
+        if isinstance(entry, str):
+            name, own = entry, {}
+        elif isinstance(entry, Mapping) and len(entry) == 1:
+            name, own = next(iter(entry.items()))
+            own = dict(own or {})
+        else:
+            raise TypeError(f"reward entry {entry!r} must be a name or a one-key mapping {{name: {{param: value}}}}")
+        factory = _factory(name)
+        accepted = inspect.signature(factory).parameters
+        for param in own:
+            if param not in accepted:
+                raise TypeError(f"reward {name!r} does not take parameter {param!r}; it takes: {', '.join(accepted)}")
+        kwargs = {key: value for key, value in params.items() if key in accepted}
+        kwargs.update(own)
+        funcs.append(factory(**kwargs))
+    return funcs

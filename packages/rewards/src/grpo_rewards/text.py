@@ -1,0 +1,224 @@
+"""Text helpers shared by the rewards and by evaluation code.
+
+They read a completion in either TRL shape (plain string or conversational message list), cut out
+the XML ``<answer>`` or the text around a reasoning end tag, and read numbers the way people write
+them ("$1,080", "-3", "72.0"). None of them raises on any text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "answer_after_reasoning",
+    "completion_text",
+    "extract_xml_answer",
+    "final_number",
+    "last_number",
+    "numbers_equal",
+    "parse_number",
+    "prompt_text",
+    "reasoning_text",
+]
+
+_PLAIN_NUMBER = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+")
+# A number inside prose: a minus sign counts only when it does not follow a word or digit ("5-3" is 3).
+_NUMBER_IN_TEXT = re.compile(
+    r"(?<![\w.,])[-\u2212]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?"
+    r"|(?<![\w.,])[-\u2212]?\.[0-9]+"
+)
+_CURRENCY = ("$", "€", "£", "¥", "₹", "Rp", "USD", "IDR")
+_BOXED = re.compile(r"\\boxed\s*\{([^{}]*)\}")
+
+
+def completion_text(completion: Any) -> str:
+    """Return the generated text of one completion, ``""`` when it has none.
+
+    Accepts TRL's plain form (a string) and conversational form (a list of message dicts whose
+    ``content`` is a string or a list of ``{"type": "text", "text": ...}`` parts); several
+    messages are joined in order. Never raises.
+
+    >>> completion_text([{"role": "assistant", "content": "<answer>4</answer>"}])
+    '<answer>4</answer>'
+    >>> completion_text("plain text"), completion_text(None)
+    ('plain text', '')
+    """
+    text = completion_text_or_none(completion)
+    return "" if text is None else text
+
+
+def completion_text_or_none(completion: Any) -> str | None:
+    """Like :func:`completion_text`, but ``None`` for a malformed completion.
+
+    Malformed means: not a string or a list, an empty list, a message that is not a mapping, or a
+    message without string content.
+
+    >>> completion_text_or_none([{"role": "assistant"}]) is None
+    True
+    """
+    if type(completion) is str:
+        return completion
+    try:  # fast path: TRL's usual single assistant message
+        if len(completion) == 1:
+            content = completion[0]["content"]
+            if type(content) is str:
+                return content
+    except Exception:
+        pass
+    if isinstance(completion, str):
+        return str(completion)
+    if not isinstance(completion, Sequence) or not completion:
+        return None
+    pieces = []
+    for message in completion:
+        if not isinstance(message, Mapping):
+            return None
+        piece = _content_text(message.get("content"))
+        if piece is None:
+            return None
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+def _content_text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return str(content)
+    if isinstance(content, Sequence) and content:
+        parts = [part.get("text") for part in content if isinstance(part, Mapping)]
+        if parts and all(isinstance(part, str) for part in parts):
+            return "".join(parts)
+    return None
+
+
+def prompt_text(prompt: Any) -> str:
+    """Return the last message of a prompt (the question), or the prompt itself if it is a string.
+
+    >>> prompt_text([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}])
+    '2+2?'
+    """
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, Sequence) and prompt:
+        return completion_text([prompt[-1]])
+    return ""
+
+
+def extract_xml_answer(text: str) -> str:
+    """Return the stripped text between the last ``<answer>`` and the next ``</answer>``.
+
+    Same result as the GSM8K tutorial's function: with no tags the whole text is returned.
+
+    >>> extract_xml_answer("<reasoning>\\n6*12\\n</reasoning>\\n<answer>\\n72\\n</answer>\\n")
+    '72'
+    >>> extract_xml_answer("no tags")
+    'no tags'
+    """
+    return text.rpartition("<answer>")[2].partition("</answer>")[0].strip()
+
+
+def parse_number(text: str) -> float | None:
+    """Read a text that *is* a number, as people write it; ``None`` if it is not one.
+
+    Understands a sign, thousands commas, a currency sign or code before the number, a ``%``
+    after it, a trailing full stop and any ``.0``. Surrounding words are not allowed (see
+    :func:`last_number`).
+
+    >>> parse_number("1,080"), parse_number("$72.0"), parse_number("-3"), parse_number(" 7. ")
+    (1080.0, 72.0, -3.0, 7.0)
+    >>> parse_number("about 7") is None, parse_number("1,2,3") is None
+    (True, True)
+    """
+    if not isinstance(text, str):
+        return None
+    s = text.strip().rstrip(".").rstrip("%").strip()
+    sign = 1.0
+    if s[:1] in ("-", "+", "\u2212"):
+        sign, s = (1.0 if s[0] == "+" else -1.0), s[1:].lstrip()
+    for code in _CURRENCY:
+        if s.startswith(code):
+            s = s[len(code) :].lstrip()
+            break
+    if sign == 1.0 and s[:1] in ("-", "\u2212"):  # "$-5"
+        sign, s = -1.0, s[1:].lstrip()
+    if not _PLAIN_NUMBER.fullmatch(s):
+        return None
+    return sign * float(s.replace(",", ""))
+
+
+def last_number(text: str) -> float | None:
+    """Return the last number written anywhere in ``text``, or ``None``.
+
+    >>> last_number("She pays $1,080 in 12 months, so 90 a month.")
+    90.0
+    >>> last_number("5-3") , last_number("x = -3.5") , last_number("none")
+    (3.0, -3.5, None)
+    """
+    if not isinstance(text, str):
+        return None
+    match = None
+    for match in _NUMBER_IN_TEXT.finditer(text):
+        pass
+    if match is None:
+        return None
+    return float(match.group().replace(",", "").replace("\u2212", "-"))
+
+
+def final_number(text: str) -> float | None:
+    """Return the number of a final answer: inside the last ``\\boxed{}`` if any, else the last number.
+
+    >>> final_number("12 * 3 = 36, so \\\\boxed{36} apples for 2 kids")
+    36.0
+    >>> final_number("12 * 3 = 36")
+    36.0
+    """
+    if not isinstance(text, str):
+        return None
+    if "\\boxed" in text:
+        boxed = _BOXED.findall(text)
+        if boxed:
+            value = parse_number(boxed[-1])
+            return value if value is not None else last_number(boxed[-1])
+    return last_number(text)
+
+
+def numbers_equal(a: float, b: float) -> bool:
+    """Compare two parsed numbers, tolerating float rounding (``0.1 + 0.2`` equals ``0.3``).
+
+    >>> numbers_equal(72.0, 72), numbers_equal(0.1 + 0.2, 0.3), numbers_equal(1.0, 1.01)
+    (True, True, False)
+    """
+    return a == b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def reasoning_text(text: str, reasoning_start: str = "<think>", reasoning_end: str = "</think>") -> str:
+    """Return the reasoning: the text after the first start tag and before the next end tag.
+
+    A missing start tag means the reasoning starts at the beginning (it was prefilled); a missing
+    end tag means it runs to the end (truncated generation).
+
+    >>> reasoning_text("<think>Saya pikir 2.</think>2")
+    'Saya pikir 2.'
+    >>> reasoning_text("Saya pikir 2.</think>2")
+    'Saya pikir 2.'
+    """
+    start = text.find(reasoning_start) if reasoning_start else -1
+    begin = 0 if start == -1 else start + len(reasoning_start)
+    end = text.find(reasoning_end, begin) if reasoning_end else -1
+    return text[begin:] if end == -1 else text[begin:end]
+
+
+def answer_after_reasoning(text: str, reasoning_end: str = "</think>") -> str | None:
+    """Return everything after the first reasoning end tag, or ``None`` when the tag is missing.
+
+    This is what tutorial 2's ``match_format`` regex captures.
+
+    >>> answer_after_reasoning("<think>hmm</think>\\n\\n42")
+    '\\n\\n42'
+    >>> answer_after_reasoning("no end tag") is None
+    True
+    """
+    end = text.find(reasoning_end)
+    return None if end == -1 else text[end + len(reasoning_end) :]
