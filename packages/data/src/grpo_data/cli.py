@@ -146,10 +146,12 @@ def _load_tokenizer(name: str, gguf_file: str | None) -> Any:
 
 
 def _character_lengths(rows: datasets.Dataset) -> dict[str, Any]:
-    """Without a tokenizer: quantiles of the user message length in characters."""
-    if rows.num_rows == 0 or "prompt" not in rows.column_names:
+    """Without a tokenizer: quantiles of the problem text length (user message, or raw text) in characters."""
+    column = "prompt" if "prompt" in rows.column_names else "question"
+    if rows.num_rows == 0 or column not in rows.column_names:
         return {"unit": "characters", "rows": rows.num_rows}
-    lengths = np.asarray([len(messages[-1]["content"]) for messages in rows["prompt"]])
+    texts = [value if isinstance(value, str) else value[-1]["content"] for value in rows[column]]
+    lengths = np.asarray([len(text) for text in texts])
     quantiles = {f"p{round(q * 100)}": float(np.quantile(lengths, q)) for q in REPORTED_QUANTILES}
     return {"unit": "characters", "rows": len(lengths), "min_length": int(lengths.min()),
             "max_length": int(lengths.max()), "length_quantiles": quantiles}
