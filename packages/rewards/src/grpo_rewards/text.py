@@ -180,7 +180,10 @@ def final_number(text: str) -> float | None:
         boxed = _BOXED.findall(text)
         if boxed:
             value = parse_number(boxed[-1])
-            return value if value is not None else last_number(boxed[-1])
+            if value is None:
+                value = last_number(boxed[-1])
+            if value is not None:
+                return value
     return last_number(text)
 
 
