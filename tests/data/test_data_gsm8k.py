@@ -94,3 +94,12 @@ def test_in_memory_synthetic_source_keeps_its_extra_columns():
     dataset = load_gsm8k(synthetic_gsm8k(9, seed=0), system_prompt=None)
     assert {"template", "operands", "question", "raw_answer"} <= set(dataset.column_names)
     assert [message["role"] for message in dataset[0]["prompt"]] == ["user"]
+
+
+def test_one_shot_puts_the_worked_example_between_system_and_user():
+    dataset = load_gsm8k(synthetic_gsm8k(3, seed=0), one_shot=True)
+    roles = [message["role"] for message in dataset[0]["prompt"]]
+    assert roles == ["system", "user", "assistant", "user"]
+    example = dataset[0]["prompt"][2]["content"]
+    assert example.startswith("<reasoning>\n") and example.endswith("<answer>\n7\n</answer>\n")
+    assert dataset[0]["prompt"][3]["content"] == dataset[0]["question"]

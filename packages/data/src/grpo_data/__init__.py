@@ -18,6 +18,7 @@ from grpo_data.prompts import (
     SYSTEM_PROMPTS,
     XML_COT_FORMAT,
     XML_SYSTEM_PROMPT,
+    one_shot_messages,
     resolve_system_prompt,
 )
 from grpo_data.report import LoadReport
@@ -44,6 +45,7 @@ __all__ = [
     "load_dapo",
     "load_gsm8k",
     "normalise_final_answer",
+    "one_shot_messages",
     "prompt_token_lengths",
     "resolve_system_prompt",
     "split_train_eval",

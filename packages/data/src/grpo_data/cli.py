@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     gsm8k.add_argument("--source", default="openai/gsm8k", help="Hub id, .jsonl/.json/.parquet file, or folder")
     gsm8k.add_argument("--config", default="main", help="Hub configuration")
     gsm8k.add_argument("--system-prompt", default="xml", choices=sorted(SYSTEM_PROMPTS), help="system prompt name")
+    gsm8k.add_argument("--one-shot", action="store_true", help="add tutorial 1's worked example before the question")
 
     dapo = commands.add_parser("dapo", help="DAPO-Math (Hub id, local file or folder) as GRPO prompts")
     dapo.add_argument("--source", default="open-r1/DAPO-Math-17k-Processed", help="Hub id, file, or folder")
@@ -121,7 +122,7 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
 def _load(args: argparse.Namespace, report: LoadReport) -> datasets.Dataset:
     if args.command == "gsm8k":
         return load_gsm8k(args.source, args.config, args.split, SYSTEM_PROMPTS[args.system_prompt],
-                          strict=args.strict, report=report)
+                          strict=args.strict, report=report, one_shot=args.one_shot)
     if args.command == "dapo":
         return load_dapo(args.source, args.config, args.split, SYSTEM_PROMPTS[args.system_prompt],
                          strict=args.strict, report=report)

@@ -8,7 +8,7 @@ from typing import Any
 
 import datasets
 
-from grpo_data.prompts import XML_SYSTEM_PROMPT
+from grpo_data.prompts import XML_SYSTEM_PROMPT, one_shot_messages
 from grpo_data.report import LoadReport
 from grpo_data.rows import RowProblem, prepare_parts, text_problem
 from grpo_data.sources import describe_source, load_source_parts
@@ -46,15 +46,17 @@ def extract_final_answer(raw_answer: str) -> str | None:
     return normalise_final_answer(raw_answer.rsplit(FINAL_ANSWER_MARKER, 1)[1])
 
 
-def build_chat_prompt(system_prompt: str | None, user_text: str) -> list[dict[str, str]]:
-    """System + user chat messages (no system message when ``system_prompt`` is None or empty).
+def build_chat_prompt(
+    system_prompt: str | None, user_text: str, examples: list[dict[str, str]] | None = None
+) -> list[dict[str, str]]:
+    """System + (optional example turns) + user chat messages; no system message when it is None or empty.
 
     Example:
         >>> build_chat_prompt("Be brief.", "1+1?")[1]
         {'role': 'user', 'content': '1+1?'}
     """
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    return messages + [{"role": "user", "content": user_text}]
+    return messages + list(examples or []) + [{"role": "user", "content": user_text}]
 
 
 def load_gsm8k(
@@ -65,6 +67,7 @@ def load_gsm8k(
     *,
     strict: bool = False,
     report: LoadReport | None = None,
+    one_shot: bool = False,
 ) -> datasets.Dataset:
     """Load GSM8K (or rows in its schema) as GRPO prompts.
 
@@ -77,6 +80,8 @@ def load_gsm8k(
         system_prompt: system message text; see ``grpo_data.SYSTEM_PROMPTS``.
         strict: raise on the first unusable row instead of dropping it.
         report: a ``LoadReport`` to fill in with rows read, kept and dropped by reason.
+        one_shot: put tutorial 1's worked example (``one_shot_messages()``, in ``XML_COT_FORMAT``)
+            between the system and the user message.
 
     Returns:
         Dataset with ``prompt`` (system + user messages), ``answer`` (final answer after ``####``,
@@ -96,6 +101,7 @@ def load_gsm8k(
     report = report if report is not None else LoadReport()
     report.source = describe_source(source)
     parts = load_source_parts(source, config, split)
+    examples = one_shot_messages() if one_shot else None
 
     def build_row(row: dict[str, Any]) -> tuple[dict[str, Any] | None, RowProblem | None]:
         question, raw_answer = row["question"], row["answer"]
@@ -114,7 +120,7 @@ def load_gsm8k(
         if not final:
             return None, ("answer", "empty_final_answer", f"nothing after '{FINAL_ANSWER_MARKER}'; expected a number")
         return {
-            "prompt": build_chat_prompt(system_prompt, question),
+            "prompt": build_chat_prompt(system_prompt, question, examples),
             "answer": final,
             "raw_answer": raw_answer,
         }, None
@@ -124,7 +130,7 @@ def load_gsm8k(
         required_columns=("question", "answer"),
         schema_hint=GSM8K_SCHEMA_HINT,
         build_row=build_row,
-        placeholder={"prompt": build_chat_prompt(system_prompt, ""), "answer": "", "raw_answer": ""},
+        placeholder={"prompt": build_chat_prompt(system_prompt, "", examples), "answer": "", "raw_answer": ""},
         strict=strict,
         report=report,
         loader_name="load_gsm8k",

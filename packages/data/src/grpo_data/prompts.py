@@ -23,6 +23,25 @@ XML_COT_FORMAT = """\
 </answer>
 """
 
+
+def one_shot_messages() -> list[dict[str, str]]:
+    """Tutorial 1's commented-out one-shot example: a user question and an answer in ``XML_COT_FORMAT``.
+
+    Example:
+        >>> one_shot_messages()[1]["content"].splitlines()[-2]
+        '7'
+    """
+    return [
+        {"role": "user", "content": "What is the largest single-digit prime number?"},
+        {
+            "role": "assistant",
+            "content": XML_COT_FORMAT.format(
+                reasoning="9 is divisible by 3 and 8 is divisible by 2, but 7 is prime.", answer="7"
+            ),
+        },
+    ]
+
+
 # Tutorial 2 (DeepSeek-R1-0528-Qwen3-8B on DAPO-Math): reason in Indonesian.
 DAPO_SYSTEM_PROMPT_EN = """You are given a problem.
 Think about the problem and provide your working out.

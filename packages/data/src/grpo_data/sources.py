@@ -138,7 +138,7 @@ def _load_file(path: Path) -> SourcePart:
         raise DataSourceError(f"{path}: unsupported file type; expected .jsonl, .json or .parquet")
     try:
         if path.stat().st_size == 0 or (path.suffix != ".parquet" and not path.read_text(encoding="utf-8").strip()):
-            raise DataFormatError(str(path), "file is empty; expected one JSON object per line (GSM8K/DAPO rows)")
+            raise DataFormatError(str(path), "file is empty; expected GSM8K/DAPO rows (one JSON object per line, or parquet)")
     except UnicodeDecodeError as error:
         raise DataFormatError(str(path), f"not UTF-8 text ({error}); expected UTF-8 JSON lines") from error
     except PermissionError as error:
