@@ -1,0 +1,28 @@
+"""Property tests: hostile text never raises and every score stays in the reward's documented range."""
+
+from __future__ import annotations
+
+import pytest
+from hostile_inputs import batches, check_scores
+from hypothesis import HealthCheck, given, settings
+
+from grpo_rewards import REWARDS, get_reward_funcs
+
+# A few thousand examples per reward; math-verify (sympy) is ~100x slower per text, so fewer there.
+EXAMPLES = {name: 2000 for name in REWARDS} | {"language": 1000, "math_accuracy": 150}
+COMMON = dict(deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+
+
+@pytest.mark.parametrize("name", sorted(REWARDS))
+@pytest.mark.parametrize("prefix", ["", "<think>"])
+def test_never_raises_and_stays_in_range(name, prefix):
+    if name == "math_accuracy":
+        pytest.importorskip("math_verify")
+    (reward,) = get_reward_funcs([name], prefix=prefix)
+
+    @settings(max_examples=EXAMPLES[name] // 2, **COMMON)
+    @given(batches)
+    def run(batch):
+        check_scores(reward, batch)
+
+    run()
