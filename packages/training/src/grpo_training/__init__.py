@@ -1,3 +1,48 @@
-"""grpo_training."""
+"""grpo_training: GRPO fine-tuning from YAML recipes, over Unsloth + TRL (GPU) or TRL + PEFT (CPU).
+
+Public names are imported lazily, so `import grpo_training` does not import trl: on a GPU, Unsloth
+must be imported before trl (`select_backend(..., import_early=True)` does it).
+
+Example:
+    >>> from grpo_training import load_recipe, DEMO_RECIPE
+    >>> load_recipe(DEMO_RECIPE).data.prefill
+    '<reasoning>\\n'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_recipe": "grpo_training.config",
+    "recipe_from_dict": "grpo_training.config",
+    "Recipe": "grpo_training.config",
+    "RecipeError": "grpo_training.config",
+    "GRPOSettings": "grpo_training.config",
+    "DEMO_RECIPE": "grpo_training.config",
+    "select_backend": "grpo_training.backends",
+    "save_lora": "grpo_training.backends",
+    "prepare_data": "grpo_training.prepare",
+    "build_reward_funcs": "grpo_training.prepare",
+    "with_prefill": "grpo_training.prepare",
+    "load_model": "grpo_training.run",
+    "build_trainer": "grpo_training.run",
+    "train": "grpo_training.run",
+    "run_grpo": "grpo_training.run",
+    "verify_lora_trained": "grpo_training.run",
+    "RunResult": "grpo_training.run",
+    "LoraNotTrainedError": "grpo_training.run",
+    "find_resumable_checkpoint": "grpo_training.checkpoints",
+    "embedded_model_path": "grpo_training.embedded",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'grpo_training' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

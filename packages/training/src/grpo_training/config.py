@@ -534,7 +534,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, *, check_f
 
 def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path | None = None) -> None:
     """Cross-field checks that need no model: names that must exist, values in range, files present."""
-    from grpo_rewards import REWARDS
+    from grpo_rewards import REWARDS, reward_params
 
     data = recipe.data
     if data.loader not in LOADERS:
@@ -555,6 +555,11 @@ def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path 
     for index, spec in enumerate(recipe.rewards.funcs):
         if spec.name not in REWARDS:
             raise RecipeError(f"rewards[{index}].name: unknown reward {spec.name!r}; known: {', '.join(sorted(REWARDS))}")
+        accepted = reward_params(spec.name)
+        for param in spec.params:
+            if param not in accepted:
+                raise RecipeError(f"rewards[{index}].params.{param}: reward {spec.name!r} takes no such parameter; "
+                                  f"it takes: {', '.join(accepted)}")
     if recipe.run.backend not in BACKENDS:
         raise RecipeError(f"run.backend: {recipe.run.backend!r}; expected one of {', '.join(BACKENDS)}")
     if recipe.run.swanlab_mode not in SWANLAB_MODES:

@@ -1,0 +1,7 @@
+"""`python -m grpo_training {train,eval,generate}`."""
+
+import sys
+
+from grpo_training.cli import main
+
+sys.exit(main())

@@ -1,0 +1,104 @@
+"""Command line: `python -m grpo_training {train,eval,generate} ...` (also the `grpo-train` script).
+
+    python -m grpo_training train RECIPE.yaml [--set section.field=value ...] [--backend auto|trl|unsloth]
+    python -m grpo_training train --resume RUNS/NAME [--set grpo.max_steps=80]
+    python -m grpo_training eval ...       (see `python -m grpo_training eval --help`)
+    python -m grpo_training generate ...   (see `python -m grpo_training generate --help`)
+
+A bad recipe fails before any model is loaded, with the field named (exit status 2).
+
+Example:
+    >>> main(["train", "--help"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+logger = logging.getLogger("grpo_training.cli")
+
+
+def build_train_parser() -> argparse.ArgumentParser:
+    """The `train` subcommand's arguments."""
+    parser = argparse.ArgumentParser(prog="python -m grpo_training train",
+                                     description="GRPO fine-tuning from a YAML recipe.")
+    parser.add_argument("recipe", nargs="?", help="YAML recipe (default: <resume dir>/recipe.yaml, else the CPU demo)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="override a recipe field, e.g. --set grpo.learning_rate=1e-5 (repeatable)")
+    parser.add_argument("--backend", choices=["auto", "trl", "unsloth"], default=None,
+                        help="override run.backend (auto: unsloth on CUDA when installed, else trl)")
+    parser.add_argument("--resume", metavar="RUN_DIR", default=None,
+                        help="continue a run from its newest complete checkpoint")
+    parser.add_argument("--check", action="store_true", help="validate the recipe and exit (no model is loaded)")
+    return parser
+
+
+def main_train(argv: list[str]) -> int:
+    """`train`: validate the recipe, then run it."""
+    args = build_train_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    # Choose the backend first: Unsloth must be imported before trl (which the config module imports).
+    from grpo_training.backends import BackendError, select_backend
+
+    recipe_path = args.recipe
+    if recipe_path is None and args.resume:
+        recipe_path = str(Path(args.resume) / "recipe.yaml")
+    if recipe_path is None:
+        from grpo_training.config import DEMO_RECIPE
+
+        recipe_path = str(DEMO_RECIPE)
+    try:
+        if not args.check:
+            select_backend(args.backend or _peek_backend(recipe_path, args.overrides), import_early=True)
+        from grpo_training.config import RecipeError, load_recipe
+
+        recipe = load_recipe(recipe_path, args.overrides)
+    except (BackendError, ValueError) as error:  # RecipeError is a ValueError
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"recipe OK: {recipe_path}")
+        return 0
+    from grpo_training.run import run_grpo
+
+    result = run_grpo(recipe, resume_from=args.resume, backend=args.backend)
+    print(f"run folder: {result.run_dir}\nLoRA: {result.lora_dir}\nsteps: {result.global_step}")
+    return 0
+
+
+def _peek_backend(recipe_path: str, overrides: list[str]) -> str:
+    """run.backend from the YAML (and overrides) without importing trl."""
+    import yaml
+
+    for override in reversed(overrides):
+        if override.startswith("run.backend="):
+            return override.split("=", 1)[1].strip()
+    try:
+        raw = yaml.safe_load(Path(recipe_path).read_text(encoding="utf-8")) or {}
+        return str((raw.get("run") or {}).get("backend", "auto"))
+    except (OSError, yaml.YAMLError, AttributeError):
+        return "auto"  # load_recipe reports the real problem
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch `train`, `eval`, `generate`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = ("train", "eval", "generate")
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
+        print(__doc__.split("\n\nExample:")[0], file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    command, rest = argv[0], argv[1:]
+    if command == "train":
+        return main_train(rest)
+    from grpo_training.evaluation import cli as evaluation_cli
+
+    if command == "eval":
+        return evaluation_cli.main_eval(rest) or 0
+    return evaluation_cli.main_generate(rest) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Map a recipe's `grpo` section onto the pinned TRL 1.14.2 / transformers 5 `GRPOConfig`.
+
+The tutorials were written for older versions; their arguments are translated, not copied:
+- `warmup_ratio` (gone in transformers 5) becomes a float `warmup_steps` < 1, which is a ratio there;
+- `per_device_train_batch_size` not a multiple of `num_generations` is raised to one (as Unsloth does);
+- 8-bit / paged optimizers need bitsandbytes on CUDA: elsewhere they become `adamw_torch`;
+- `use_vllm` only when vllm can be imported;
+- on a CPU, bf16 mixed precision is off unless the recipe asks for it (float32 is faster there);
+- `max_completion_length` defaults to `model.max_seq_length - max_prompt_length`.
+Every change is returned as a notice and logged in one line.
+
+Example:
+    >>> from grpo_training.config import Recipe
+    >>> plan = plan_grpo_args(Recipe(grpo={"num_generations": 4, "per_device_train_batch_size": 1}),
+    ...                       output_dir="/tmp/x", max_prompt_length=100, cuda=False)
+    >>> plan.kwargs["per_device_train_batch_size"], plan.kwargs["max_completion_length"]
+    (4, 412)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from grpo_training.config import GRPOSettings, Recipe, RecipeError
+
+logger = logging.getLogger(__name__)
+
+BITSANDBYTES_OPTIMIZERS = {
+    "adamw_8bit", "adamw_bnb_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "paged_adamw",
+    "lion_8bit", "paged_lion_8bit", "paged_lion_32bit", "paged_lion", "adamw_apex_fused",
+    "ademamix_8bit", "paged_ademamix_8bit", "paged_ademamix_32bit", "rmsprop_bnb_8bit",
+}
+OUR_FIELDS = ("max_prompt_length", "warmup_ratio", "vllm_sampling_kwargs")
+
+
+@dataclass
+class GRPOArgsPlan:
+    """The GRPOConfig keyword arguments a run will use, and why they differ from the recipe."""
+
+    kwargs: dict[str, Any]
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def trl_kwargs(self) -> dict[str, Any]:
+        """Only TRL's own GRPOConfig fields (for Unsloth's patched config)."""
+        return {key: value for key, value in self.kwargs.items() if key not in OUR_FIELDS}
+
+
+def module_available(name: str) -> bool:
+    """True when `name` can be imported (without importing it)."""
+    return importlib.util.find_spec(name) is not None
+
+
+def plan_grpo_args(
+    recipe: Recipe,
+    *,
+    output_dir: str,
+    max_prompt_length: int,
+    cuda: bool,
+    backend: str = "trl",
+) -> GRPOArgsPlan:
+    """Translate `recipe.grpo` (+ run/lora/rewards values) into GRPOConfig keyword arguments.
+
+    Args:
+        recipe: a validated recipe.
+        output_dir: the run folder (checkpoints land in it).
+        max_prompt_length: the prompt budget the data preparation settled on.
+        cuda: whether training runs on a CUDA device.
+        backend: "trl" or "unsloth" (Unsloth handles gradient checkpointing itself).
+
+    Raises:
+        RecipeError: conflicting fields (e.g. both warmup_ratio and warmup_steps).
+    """
+    kwargs = dict(recipe.grpo)
+    notices: list[str] = []
+
+    ratio = kwargs.pop("warmup_ratio", None)
+    if ratio is not None:
+        if kwargs.get("warmup_steps"):
+            raise RecipeError("grpo.warmup_ratio and grpo.warmup_steps are both set; keep one")
+        if not 0 <= ratio < 1:
+            raise RecipeError(f"grpo.warmup_ratio: must be in [0, 1), got {ratio}")
+        kwargs["warmup_steps"] = float(ratio)
+        notices.append(f"warmup_ratio={ratio} -> warmup_steps={ratio} (transformers 5: a float < 1 is a ratio)")
+
+    num_generations = kwargs.get("num_generations", GRPOSettings.num_generations)
+    batch = kwargs.get("per_device_train_batch_size", 8)
+    accumulation = kwargs.get("gradient_accumulation_steps", 1)
+    explicit_generation_batch = kwargs.get("generation_batch_size") or kwargs.get("steps_per_generation")
+    if not explicit_generation_batch and (batch * accumulation) % num_generations != 0:
+        raised = math.ceil(batch / num_generations) * num_generations
+        kwargs["per_device_train_batch_size"] = raised
+        notices.append(f"per_device_train_batch_size {batch} is not a multiple of num_generations {num_generations}: "
+                       f"raised to {raised} (as Unsloth does)")
+
+    optim = str(kwargs.get("optim", "adamw_torch"))
+    if optim in BITSANDBYTES_OPTIMIZERS and not (cuda and module_available("bitsandbytes")):
+        kwargs["optim"] = "adamw_torch"
+        why = "no CUDA device" if not cuda else "bitsandbytes is not installed"
+        notices.append(f"optim {optim} needs bitsandbytes on a GPU ({why}): using adamw_torch")
+
+    if kwargs.get("use_vllm") and not module_available("vllm"):
+        kwargs["use_vllm"] = False
+        notices.append("use_vllm requested but vllm is not importable: generating with transformers")
+
+    if not cuda and kwargs.get("bf16") is None and not kwargs.get("fp16"):
+        kwargs["bf16"] = False
+        notices.append("CPU: float32 training (bf16 off; set grpo.bf16=true to force it)")
+    if not cuda and kwargs.get("fp16"):
+        kwargs["fp16"] = False
+        notices.append("CPU: fp16 mixed precision is not supported: float32 training")
+
+    kwargs["max_prompt_length"] = max_prompt_length
+    if kwargs.get("max_completion_length") is None:
+        completion = recipe.model.max_seq_length - max_prompt_length
+        if completion < 1:
+            raise RecipeError(f"model.max_seq_length={recipe.model.max_seq_length} leaves no room for completions after "
+                              f"max_prompt_length={max_prompt_length}; raise it or set grpo.max_completion_length")
+        kwargs["max_completion_length"] = completion
+        notices.append(f"max_completion_length = max_seq_length {recipe.model.max_seq_length} - max_prompt_length "
+                       f"{max_prompt_length} = {completion}")
+
+    if backend == "trl":
+        kwargs["gradient_checkpointing"] = bool(recipe.lora.gradient_checkpointing)
+        if recipe.lora.gradient_checkpointing:
+            kwargs.setdefault("gradient_checkpointing_kwargs", {"use_reentrant": False})
+    kwargs["reward_weights"] = [spec.weight for spec in recipe.rewards.funcs]
+    kwargs["output_dir"] = output_dir
+    kwargs["run_name"] = recipe.run.name
+    kwargs["seed"] = recipe.run.seed
+    kwargs["report_to"] = resolve_report_to(recipe)
+    kwargs.setdefault("logging_steps", 1)
+    kwargs.setdefault("beta", 0.0)
+    kwargs.setdefault("loss_type", "dapo")
+    kwargs.setdefault("save_strategy", "steps" if kwargs.get("save_steps") else "no")
+    kwargs.setdefault("disable_tqdm", True)  # our progress bar (with the reward) replaces the Trainer's
+    return GRPOArgsPlan(kwargs=kwargs, notices=notices)
+
+
+def resolve_report_to(recipe: Recipe) -> list[str]:
+    """`run.report_to` as a list, without swanlab when its mode is 'disabled'."""
+    report_to = recipe.run.report_to
+    targets = [report_to] if isinstance(report_to, str) else list(report_to)
+    targets = [target for target in targets if target not in ("none", "")]
+    if recipe.run.swanlab_mode == "disabled":
+        targets = [target for target in targets if target != "swanlab"]
+    return targets or ["none"]
+
+
+def build_grpo_settings(plan: GRPOArgsPlan) -> GRPOSettings:
+    """Construct our `GRPOSettings` (TRL's GRPOConfig + our fields), turning TRL's errors into RecipeErrors."""
+    try:
+        return GRPOSettings(**plan.kwargs)
+    except (ValueError, TypeError) as error:
+        raise RecipeError(f"grpo: TRL's GRPOConfig refused the settings: {error}") from error

@@ -1,0 +1,329 @@
+"""A GRPO run: prepare data -> load model -> GRPO -> save LoRA -> verify it trained -> evaluate.
+
+Each step is a public function so an app script can read like the tutorial; `run_grpo` does them
+all. Everything a run writes lands in one folder:
+
+    <run.output_dir>/<run name>/
+        recipe.yaml          the recipe as run (after overrides)
+        train.log            the log: summary, notices, per-step table, sampled completions
+        metrics.jsonl        one JSON row per logged step
+        reward_curve.png     reward (± std) and each reward's mean per step
+        checkpoint-N/        Trainer checkpoints (`.grpo_complete` marks the finished ones)
+        lora/                the trained adapter (safetensors) + tokenizer
+        eval.json            before/after evaluation (when data.eval_rows > 0)
+        swanlog/             SwanLab logs (mode local: `swanlab watch <run>/swanlog`)
+        result.json          paths, steps, timings
+
+Example:
+    >>> from grpo_training import load_recipe, run_grpo  # doctest: +SKIP
+    >>> result = run_grpo(load_recipe("demo_cpu.yaml", ["grpo.max_steps=2"]))  # doctest: +SKIP
+    >>> result.lora_dir.name  # doctest: +SKIP
+    'lora'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grpo_training.backends import BackendChoice, build_grpo_trainer, save_lora, select_backend
+from grpo_training.backends import load_model as backend_load_model
+from grpo_training.checkpoints import CheckpointMarker, find_resumable_checkpoint, quarantine_incomplete
+from grpo_training.config import Recipe, dump_recipe
+from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
+from grpo_training.monitoring import (
+    CompletionSampler,
+    MetricsRecorder,
+    ProgressBar,
+    plot_reward_curve,
+    read_metrics,
+    truncate_metrics,
+)
+from grpo_training.prepare import PreparedData, build_reward_funcs, prepare_data, with_prefill
+
+logger = logging.getLogger("grpo_training.run")
+
+
+class LoraNotTrainedError(RuntimeError):
+    """Every lora_B matrix of the saved adapter is zero: training did not change the model."""
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    run_dir: Path
+    lora_dir: Path
+    metrics_path: Path
+    curve_path: Path
+    global_step: int
+    train_seconds: float
+    eval_path: Path | None = None
+    eval_reports: list[Any] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------ run folder
+
+
+def make_run_dir(recipe: Recipe, resume_from: str | Path | None = None) -> Path:
+    """The run folder: `resume_from` when resuming, else `<output_dir>/<name or recipe-timestamp>`."""
+    if resume_from is not None:
+        run_dir = Path(resume_from)
+        if not run_dir.is_dir():
+            raise FileNotFoundError(f"--resume {run_dir}: no such run folder")
+        return run_dir
+    name = recipe.run.name
+    if not name:
+        stem = Path(recipe.source_path).stem if recipe.source_path else "run"
+        name = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        recipe.run.name = name
+    run_dir = Path(recipe.run.output_dir) / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def setup_logging(run_dir: Path) -> logging.Handler:
+    """Send the toolkit's log (and TRL/transformers warnings) to the console and `<run>/train.log`."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    file_handler = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
+    file_handler.setFormatter(formatter)
+    for name in ("grpo_training", "grpo_rewards", "grpo_data"):
+        package_logger = logging.getLogger(name)
+        package_logger.setLevel(logging.INFO)
+        package_logger.addHandler(file_handler)
+        console_present = any(type(h) is logging.StreamHandler for h in package_logger.handlers + logging.getLogger().handlers)
+        if not console_present:
+            console = logging.StreamHandler(sys.stderr)
+            console.setFormatter(formatter)
+            package_logger.addHandler(console)
+    return file_handler
+
+
+def teardown_logging(handler: logging.Handler) -> None:
+    """Detach the run's file handler."""
+    for name in ("grpo_training", "grpo_rewards", "grpo_data"):
+        logging.getLogger(name).removeHandler(handler)
+    handler.close()
+
+
+# ------------------------------------------------------------------------------------- steps
+
+
+def load_model(recipe: Recipe, backend: BackendChoice | None = None) -> tuple[Any, Any]:
+    """The base model with a fresh LoRA adapter, and its tokenizer, on the chosen backend."""
+    backend = backend or select_backend(recipe.run.backend)
+    model, tokenizer = backend_load_model(recipe, backend)
+    trainable, total = model.get_nb_trainable_parameters()
+    logger.info("Model: %s | trainable parameters %s of %s (%.2f%%)", getattr(model.config, "_name_or_path", "?"),
+                f"{trainable:,}", f"{total:,}", 100 * trainable / max(total, 1))
+    return model, tokenizer
+
+
+def build_trainer(
+    recipe: Recipe,
+    model: Any,
+    tokenizer: Any,
+    prepared: PreparedData,
+    run_dir: Path,
+    backend: BackendChoice,
+    reward_funcs: list[Any] | None = None,
+) -> tuple[Any, GRPOArgsPlan]:
+    """GRPOTrainer with the mapped config, our callbacks and the recipe's rewards.
+
+    `tokenizer` should be the prefill tokenizer (`with_prefill`) so generation continues the prefill.
+    """
+    plan = plan_grpo_args(recipe, output_dir=str(run_dir), max_prompt_length=prepared.max_prompt_length,
+                          cuda=backend.cuda, backend=backend.name)
+    for notice in plan.notices:
+        logger.info("Config: %s", notice)
+    reward_funcs = reward_funcs or build_reward_funcs(recipe, tokenizer)
+    sampler = CompletionSampler(recipe.run.log_completions_every, recipe.data.prefill)
+    callbacks = [
+        MetricsRecorder(run_dir / "metrics.jsonl", [func.__name__ for func in reward_funcs]),
+        ProgressBar(),
+        sampler,
+        CheckpointMarker(),
+    ]
+    trainer = build_grpo_trainer(model, tokenizer, plan, backend, reward_funcs=reward_funcs,
+                                 train_dataset=prepared.train, callbacks=callbacks)
+    sampler.trainer = trainer
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # the per-step table replaces its raw dicts
+    return trainer, plan
+
+
+def log_run_summary(recipe: Recipe, trainer: Any, prepared: PreparedData, backend: BackendChoice) -> None:
+    """The start-of-run summary (examples, steps, batch, generations, trainable parameters)."""
+    args = trainer.args
+    trainable, total = trainer.model.get_nb_trainable_parameters()
+    batch = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
+    logger.info(
+        "Run summary | backend %s | examples %d (held out %d) | steps %d | batch %d = %d per device x %d accumulation "
+        "x %d devices | %d generations per prompt -> %d prompts per step | prompt <= %d tokens, completion <= %d tokens "
+        "| trainable parameters %s of %s (%.2f%%) | lr %g | beta %g | loss %s",
+        backend.name, prepared.train.num_rows, prepared.eval.num_rows if prepared.eval is not None else 0,
+        args.max_steps, batch, args.per_device_train_batch_size, args.gradient_accumulation_steps, args.world_size,
+        args.num_generations, batch // args.num_generations, prepared.max_prompt_length, args.max_completion_length,
+        f"{trainable:,}", f"{total:,}", 100 * trainable / max(total, 1), args.learning_rate, args.beta, args.loss_type,
+    )
+
+
+def start_swanlab(recipe: Recipe, run_dir: Path, report_to: list[str]) -> Any:
+    """Start the SwanLab run the Trainer's SwanLab callback will log into (log dir inside the run)."""
+    if "swanlab" not in report_to:
+        return None
+    import swanlab
+
+    mode = {"cloud": "online"}.get(recipe.run.swanlab_mode, recipe.run.swanlab_mode)
+    os.environ["SWANLAB_MODE"] = mode
+    log_dir = run_dir / "swanlog"
+    log_dir.mkdir(exist_ok=True)
+    run = swanlab.init(project=recipe.run.swanlab_project, name=recipe.run.name or run_dir.name, mode=mode,
+                       log_dir=str(log_dir), config=recipe.to_dict())
+    logger.info("SwanLab: mode %s, logs in %s%s", mode, log_dir,
+                f" (view: swanlab watch {log_dir})" if mode == "local" else "")
+    return run
+
+
+def train(trainer: Any, run_dir: Path, *, resume: bool = False) -> Any:
+    """Train; when resuming, continue from the newest complete checkpoint (optimizer, scheduler, RNG, step)."""
+    checkpoint = None
+    if resume:
+        quarantine_incomplete(run_dir)
+        checkpoint = find_resumable_checkpoint(run_dir)
+        if checkpoint is None:
+            logger.info("Resume: no complete checkpoint in %s; starting from step 0", run_dir)
+            truncate_metrics(run_dir / "metrics.jsonl", 0)
+        else:
+            step = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
+            logger.info("Resume: from %s (step %d)", checkpoint.name, step)
+            truncate_metrics(run_dir / "metrics.jsonl", step)
+    return trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+
+
+def verify_lora_trained(lora_dir: str | Path) -> int:
+    """Raise `LoraNotTrainedError` unless some `lora_B` tensor of the saved adapter is non-zero.
+
+    (LoRA initialises B to zero, so an adapter that never received an update is all-zero there;
+    the tutorial's own check tested A and B together and could not fail.) Returns the number of
+    non-zero lora_B tensors.
+    """
+    from safetensors import safe_open
+
+    path = Path(lora_dir) / "adapter_model.safetensors"
+    if not path.is_file():
+        raise LoraNotTrainedError(f"{path} does not exist: the adapter was not saved")
+    nonzero = total = 0
+    with safe_open(str(path), framework="pt") as tensors:
+        for key in tensors.keys():
+            if "lora_B" in key:
+                total += 1
+                nonzero += int(bool(tensors.get_tensor(key).abs().sum() > 0))
+    if total == 0:
+        raise LoraNotTrainedError(f"{path} holds no lora_B tensors")
+    if nonzero == 0:
+        raise LoraNotTrainedError(f"all {total} lora_B tensors in {path} are zero: the LoRA did not train "
+                                  "(learning rate 0? no steps? rewards constant so every advantage was 0?)")
+    logger.info("LoRA check: %d of %d lora_B tensors are non-zero", nonzero, total)
+    return nonzero
+
+
+def evaluate_model(recipe: Recipe, model: Any, tokenizer: Any, rows: Any, label: str) -> Any:
+    """Evaluate with the colleague's `grpo_training.evaluation.evaluate` on the held-out rows."""
+    from grpo_training.evaluation import SamplingSettings, evaluate
+
+    settings = recipe.evaluation
+    sampling = SamplingSettings(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k or None,
+                                max_new_tokens=settings.max_new_tokens, seed=recipe.run.seed)
+    return evaluate(model, tokenizer, rows, task=settings.task, prefix=recipe.data.prefill,
+                    target_language=settings.target_language, sampling=sampling,
+                    batch_size=settings.batch_size, label=label, model_name=recipe.model.name or "embedded SmolLM2-135M-Instruct")
+
+
+# ---------------------------------------------------------------------------------- the run
+
+
+def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: str | None = None) -> RunResult:
+    """Run a whole recipe: data, model, GRPO, LoRA, check, evaluation, curve.
+
+    Args:
+        recipe: from `load_recipe`.
+        resume_from: an existing run folder to continue from its newest complete checkpoint.
+        backend: overrides `run.backend` ("auto", "trl", "unsloth").
+
+    Returns:
+        `RunResult` with the run folder, adapter, metrics, curve and evaluation reports.
+    """
+    choice = select_backend(backend or recipe.run.backend, import_early=True)
+    run_dir = make_run_dir(recipe, resume_from)
+    if resume_from is not None and not recipe.run.name:
+        recipe.run.name = run_dir.name
+    handler = setup_logging(run_dir)
+    swanlab_run = None
+    try:
+        logger.info("Run folder: %s%s", run_dir, " (resuming)" if resume_from else "")
+        dump_recipe(recipe, run_dir / "recipe.yaml")
+        model, tokenizer = load_model(recipe, choice)
+        train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
+        prepared = prepare_data(recipe, train_tokenizer)
+        evaluating = prepared.eval is not None and prepared.eval.num_rows > 0
+        reports: list[Any] = []
+        if evaluating and recipe.evaluation.before:
+            # LoRA's B starts at zero, but disabling the adapter makes "before" the base model by construction.
+            with model.disable_adapter():
+                reports.append(evaluate_model(recipe, model, tokenizer, prepared.eval, "before"))
+        trainer, plan = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, choice)
+        log_run_summary(recipe, trainer, prepared, choice)
+        swanlab_run = start_swanlab(recipe, run_dir, plan.kwargs["report_to"])
+        started = time.perf_counter()
+        train(trainer, run_dir, resume=resume_from is not None)
+        train_seconds = time.perf_counter() - started
+        logger.info("Training: %d steps in %.1f s", trainer.state.global_step, train_seconds)
+
+        lora_dir = save_lora(trainer.model, tokenizer, run_dir / "lora")
+        logger.info("LoRA saved to %s", lora_dir)
+        verify_lora_trained(lora_dir)
+        curve = plot_reward_curve(run_dir / "metrics.jsonl", run_dir / "reward_curve.png", title=f"GRPO reward: {run_dir.name}")
+
+        eval_path = None
+        if evaluating and recipe.evaluation.after:
+            reports.append(evaluate_model(recipe, trainer.model, tokenizer, prepared.eval, "after"))
+        if reports:
+            from grpo_training.evaluation import format_eval_table, write_eval_json
+
+            eval_path = run_dir / "eval.json"
+            write_eval_json(eval_path, reports)
+            logger.info("Evaluation on %d held-out prompts:\n%s", prepared.eval.num_rows, format_eval_table(reports))
+        result = RunResult(run_dir=run_dir, lora_dir=lora_dir, metrics_path=run_dir / "metrics.jsonl", curve_path=curve,
+                           global_step=trainer.state.global_step, train_seconds=train_seconds, eval_path=eval_path,
+                           eval_reports=reports, metrics=read_metrics(run_dir / "metrics.jsonl"))
+        _write_result(result, prepared)
+        return result
+    finally:
+        if swanlab_run is not None:
+            import swanlab
+
+            swanlab.finish()
+        teardown_logging(handler)
+
+
+def _write_result(result: RunResult, prepared: PreparedData) -> None:
+    summary = {
+        "run_dir": str(result.run_dir),
+        "lora_dir": str(result.lora_dir),
+        "global_step": result.global_step,
+        "train_seconds": round(result.train_seconds, 2),
+        "eval_path": str(result.eval_path) if result.eval_path else None,
+        "data": prepared.stats,
+    }
+    tmp = result.run_dir / ".result.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, result.run_dir / "result.json")
