@@ -1,0 +1,156 @@
+"""Measuring a GRPO run on a GPU: seconds per optimizer step, rollout time and tokens, peak memory.
+
+Shared by `gpu_grpo.py` (paths a, c, d) and `tutorial1_raw_unsloth.py` (path b) so every path is
+measured by the same code. Times are taken between `torch.cuda.synchronize()` calls.
+
+Example:
+    >>> clock = StepClock()                                   # doctest: +SKIP
+    >>> trainer.add_callback(clock); time_rollouts(trainer, clock); trainer.train()  # doctest: +SKIP
+    >>> write_measurement("out.json", clock, path="b", model_dir="/tmp/models/llama-1b")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import TrainerCallback
+
+GIB = 1024**3
+
+
+class StepClock(TrainerCallback):
+    """Per optimizer step: wall seconds, rollout seconds and generated tokens; and every training log."""
+
+    def __init__(self) -> None:
+        self.step_seconds: list[float] = []
+        self.rollout_seconds: list[float] = []
+        self.rollout_tokens: list[int] = []
+        self.logs: list[dict[str, Any]] = []
+        self._started = 0.0
+        self._rollout_s = 0.0
+        self._rollout_tokens = 0
+
+    def add_rollout(self, seconds: float, tokens: int) -> None:
+        self._rollout_s += seconds
+        self._rollout_tokens += tokens
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        torch.cuda.synchronize()
+        self._started = time.perf_counter()
+        return control
+
+    def on_step_end(self, args, state, control, **kwargs):
+        torch.cuda.synchronize()
+        self.step_seconds.append(time.perf_counter() - self._started)
+        self.rollout_seconds.append(self._rollout_s)
+        self.rollout_tokens.append(self._rollout_tokens)
+        self._rollout_s, self._rollout_tokens = 0.0, 0
+        return control
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs:
+            self.logs.append({"step": state.global_step, **{k: v for k, v in logs.items() if isinstance(v, (int, float))}})
+        return control
+
+
+def _count_tokens(completion_ids: Any) -> int:
+    if isinstance(completion_ids, torch.Tensor):
+        return int(completion_ids.numel())
+    if isinstance(completion_ids, (list, tuple)) and completion_ids and isinstance(completion_ids[0], (list, tuple, torch.Tensor)):
+        return sum(len(ids) for ids in completion_ids)
+    return 0
+
+
+def time_rollouts(trainer: Any, clock: StepClock) -> str:
+    """Wrap the trainer's rollout method (TRL 1.14.2 `_generate_single_turn`, which Unsloth's trainer keeps)
+    so each call's seconds and completion tokens reach `clock`. Returns the wrapped method's name."""
+    name = "_generate_single_turn" if hasattr(trainer, "_generate_single_turn") else "_generate"
+    original = getattr(trainer, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        out = original(*args, **kwargs)
+        torch.cuda.synchronize()
+        ids = out[0] if isinstance(out, tuple) else out
+        if name == "_generate" and isinstance(out, tuple) and len(out) > 2:
+            ids = out[2]  # _generate returns (prompt_ids, completion_ids, ...) in TRL 1.14.2
+        clock.add_rollout(time.perf_counter() - started, _count_tokens(ids))
+        return out
+
+    setattr(trainer, name, timed)
+    return name
+
+
+def summarise(clock: StepClock, warmup: int) -> dict[str, Any]:
+    """Medians over the steps after `warmup`: s/step, rollout share, generated tok/s (rollout only)."""
+    steps = clock.step_seconds[warmup:]
+    rollout_s = clock.rollout_seconds[warmup:]
+    tokens = clock.rollout_tokens[warmup:]
+    out: dict[str, Any] = {"measured_steps": len(steps)}
+    if steps:
+        out["s_per_step_median"] = statistics.median(steps)
+        out["s_per_step_min"] = min(steps)
+        out["s_per_step_max"] = max(steps)
+    if rollout_s and sum(rollout_s) > 0:
+        out["rollout_s_median"] = statistics.median(rollout_s)
+        out["rollout_share"] = sum(rollout_s) / sum(steps)
+        out["gen_tok_per_s"] = sum(tokens) / sum(rollout_s)
+        out["gen_tokens_per_step"] = statistics.median(tokens)
+    rewards = [row["reward"] for row in clock.logs if "reward" in row]
+    if rewards:
+        out["reward_first"], out["reward_last"] = rewards[0], rewards[-1]
+    lengths = [row["completions/mean_length"] for row in clock.logs if "completions/mean_length" in row]
+    if lengths:
+        out["completion_mean_length_median"] = statistics.median(lengths)
+    return out
+
+
+def memory_report() -> dict[str, float]:
+    """Peak torch allocation/reservation of this process, and device memory in use now (any allocator)."""
+    free, total = torch.cuda.mem_get_info()
+    return {
+        "peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB,
+        "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB,
+        "device_used_now_gib": (total - free) / GIB,
+        "device_total_gib": total / GIB,
+    }
+
+
+def versions() -> dict[str, str]:
+    """Versions of the libraries that decide the figures."""
+    import importlib.metadata as metadata
+
+    found = {"gpu": torch.cuda.get_device_name(0), "cuda": str(torch.version.cuda)}
+    for name in ("torch", "transformers", "trl", "peft", "accelerate", "unsloth", "unsloth_zoo", "bitsandbytes", "vllm", "triton"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def write_measurement(path: str | Path, clock: StepClock, *, warmup: int, **facts: Any) -> dict[str, Any]:
+    """Write one path's figures (summary, raw per-step lists, memory, versions) as JSON, atomically."""
+    record = {
+        **facts,
+        **summarise(clock, warmup),
+        **memory_report(),
+        "warmup_steps": warmup,
+        "step_seconds": clock.step_seconds,
+        "rollout_seconds": clock.rollout_seconds,
+        "rollout_tokens": clock.rollout_tokens,
+        "logs": clock.logs,
+        "versions": versions(),
+    }
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+    return record
