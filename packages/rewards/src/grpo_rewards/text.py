@@ -24,13 +24,19 @@ __all__ = [
     "reasoning_text",
 ]
 
-_PLAIN_NUMBER = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+")
-# A number inside prose: a minus sign counts only when it does not follow a word or digit ("5-3" is 3).
-_NUMBER_IN_TEXT = re.compile(
-    r"(?<![\w.,])[-\u2212]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?"
-    r"|(?<![\w.,])[-\u2212]?\.[0-9]+"
+# The last number inside prose: a greedy ``.*`` runs to the end and backtracks to the rightmost
+# position where a number starts. A minus sign belongs to the number unless it follows a word or
+# digit, where it is an operator ("5-3" ends with 3, "x = -3" with -3).
+_LAST_NUMBER = re.compile(
+    r"(?s:.*)"
+    r"(?:(?<![\w.,])(?=[-\u2212])|(?<![\w.,\-\u2212])|(?<=[\w.,][-\u2212]))"
+    r"([-\u2212]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?|[-\u2212]?\.[0-9]+)"
 )
-_CURRENCY = ("$", "€", "£", "¥", "₹", "Rp", "USD", "IDR")
+# Sign, currency, sign again ("$-5"), the number, then an optional % and full stop.
+_NUMBER_AS_WRITTEN = re.compile(
+    r"\s*([-+\u2212]?)\s*(?:[$€£¥₹]|Rp\.?|USD|IDR)?\s*([-\u2212]?)\s*"
+    r"((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)\s*%?\s*\.*\s*"
+)
 _BOXED = re.compile(r"\\boxed\s*\{([^{}]*)\}")
 
 
@@ -131,21 +137,21 @@ def parse_number(text: str) -> float | None:
     >>> parse_number("about 7") is None, parse_number("1,2,3") is None
     (True, True)
     """
-    if not isinstance(text, str):
+    if type(text) is not str:
+        if not isinstance(text, str):
+            return None
+        text = str(text)
+    if text.isdigit() and text.isascii():  # the usual gold answer: skip the regex
+        return float(text)
+    match = _NUMBER_AS_WRITTEN.fullmatch(text)
+    if match is None:
         return None
-    s = text.strip().rstrip(".").rstrip("%").strip()
-    sign = 1.0
-    if s[:1] in ("-", "+", "\u2212"):
-        sign, s = (1.0 if s[0] == "+" else -1.0), s[1:].lstrip()
-    for code in _CURRENCY:
-        if s.startswith(code):
-            s = s[len(code) :].lstrip()
-            break
-    if sign == 1.0 and s[:1] in ("-", "\u2212"):  # "$-5"
-        sign, s = -1.0, s[1:].lstrip()
-    if not _PLAIN_NUMBER.fullmatch(s):
+    first_sign, second_sign, digits = match.groups()
+    negative = first_sign not in ("", "+")
+    if negative and second_sign:
         return None
-    return sign * float(s.replace(",", ""))
+    value = float(digits.replace(",", ""))
+    return -value if negative or second_sign else value
 
 
 def last_number(text: str) -> float | None:
@@ -156,14 +162,17 @@ def last_number(text: str) -> float | None:
     >>> last_number("5-3") , last_number("x = -3.5") , last_number("none")
     (3.0, -3.5, None)
     """
-    if not isinstance(text, str):
+    if type(text) is not str and not isinstance(text, str):
         return None
-    match = None
-    for match in _NUMBER_IN_TEXT.finditer(text):
-        pass
+    match = _LAST_NUMBER.match(text)
     if match is None:
         return None
-    return float(match.group().replace(",", "").replace("\u2212", "-"))
+    number = match.group(1)
+    if "," in number:
+        number = number.replace(",", "")
+    if number[0] == "\u2212":
+        number = "-" + number[1:]
+    return float(number)
 
 
 def final_number(text: str) -> float | None:
