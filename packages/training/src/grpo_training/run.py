@@ -144,6 +144,9 @@ def build_trainer(
     for notice in plan.notices:
         logger.info("Config: %s", notice)
     reward_funcs = reward_funcs or build_reward_funcs(recipe, tokenizer)
+    # Weights follow the functions by name; a function the recipe does not list (e.g. one an app adds) weighs 1.
+    weights = {spec.name: spec.weight for spec in recipe.rewards.funcs}
+    plan.kwargs["reward_weights"] = [weights.get(getattr(func, "__name__", ""), 1.0) for func in reward_funcs]
     sampler = CompletionSampler(recipe.run.log_completions_every, recipe.data.prefill)
     callbacks = [
         MetricsRecorder(run_dir / "metrics.jsonl", [func.__name__ for func in reward_funcs]),

@@ -1,0 +1,86 @@
+"""Backend selection, import guards, the prefill mechanism and the LoRA check."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import pytest
+from transformers import AutoTokenizer
+
+from grpo_training.backends import BackendError, select_backend
+from grpo_training.embedded import embedded_model_path
+from grpo_training.prepare import with_prefill
+
+needs_cpu_only = pytest.mark.skipif("torch" in sys.modules and __import__("torch").cuda.is_available(),
+                                    reason="these checks describe the CPU machine")
+
+
+@needs_cpu_only
+def test_auto_selects_trl_on_cpu_and_logs_one_line(caplog):
+    with caplog.at_level(logging.INFO, logger="grpo_training.backends"):
+        choice = select_backend("auto")
+    assert choice.name == "trl" and not choice.cuda
+    lines = [record.getMessage() for record in caplog.records if record.getMessage().startswith("Backend:")]
+    assert lines == ["Backend: trl (auto; CUDA not available, unsloth not installed)"]
+
+
+@needs_cpu_only
+def test_unsloth_on_cpu_is_refused_with_the_way_out():
+    with pytest.raises(BackendError, match="--backend trl"):
+        select_backend("unsloth")
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(BackendError, match="unknown backend"):
+        select_backend("jax")
+
+
+def test_the_cpu_path_never_imports_unsloth_or_vllm():
+    code = ("import sys, grpo_training.run, grpo_training.cli, grpo_training.backends; "
+            "bad = [m for m in ('unsloth', 'vllm', 'bitsandbytes') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_importing_the_package_does_not_import_trl():
+    code = "import sys, grpo_training; sys.exit('trl' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_prefill_is_rendered_after_the_generation_prompt_as_trl_tokenizes_prompts():
+    tokenizer = AutoTokenizer.from_pretrained(embedded_model_path())
+    prompt = [{"role": "system", "content": "Answer in XML."}, {"role": "user", "content": "What is 2+3?"}]
+    patched = with_prefill(tokenizer, "<reasoning>\n")
+    # GRPOTrainer._tokenize_prompts (TRL 1.14.2) calls exactly this: a batch, generation prompt, tokenized.
+    ids = patched.apply_chat_template(conversation=[prompt], add_generation_prompt=True, tokenize=True,
+                                      return_dict=True)["input_ids"][0]
+    text = tokenizer.decode(ids)
+    assert text.endswith("<|im_start|>assistant\n<reasoning>\n"), text
+    # The original tokenizer (saved with the LoRA) is untouched, and without a generation prompt nothing is added.
+    assert tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True).endswith("assistant\n")
+    assert not patched.apply_chat_template(prompt, tokenize=False).endswith("<reasoning>\n")
+
+
+def test_prefill_with_quotes_and_backslashes_survives_the_template():
+    tokenizer = AutoTokenizer.from_pretrained(embedded_model_path())
+    prefill = 'Let\'s think "step" by \\step\n'
+    text = with_prefill(tokenizer, prefill).apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
+                                                                add_generation_prompt=True)
+    assert text.endswith(prefill)
+
+
+def test_an_untrained_adapter_fails_the_lora_check(tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from tiny_model import build_tiny_model
+    from transformers import AutoModelForCausalLM
+
+    from grpo_training.run import LoraNotTrainedError, verify_lora_trained
+
+    model_dir = build_tiny_model(tmp_path / "tiny")
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir),
+                           LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM"))
+    model.save_pretrained(tmp_path / "lora")
+    with pytest.raises(LoraNotTrainedError, match="are zero"):
+        verify_lora_trained(tmp_path / "lora")

@@ -1,0 +1,76 @@
+"""One real GRPO step on a tiny random model (real tokenizer): what the rewards see, the log, the files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from grpo_training.config import recipe_from_dict
+from grpo_training.monitoring import plot_reward_curve, read_metrics
+from grpo_training.prepare import build_reward_funcs, prepare_data, with_prefill
+from grpo_training.run import build_trainer, load_model, setup_logging, teardown_logging, train
+from grpo_training.backends import select_backend
+from tiny_model import build_tiny_model, tiny_recipe
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def test_one_step_rewards_see_text_after_the_prefill(tiny_dir, tmp_path):
+    recipe = recipe_from_dict(tiny_recipe(tiny_dir, tmp_path, grpo={"max_steps": 1, "per_device_train_batch_size": 2}))
+    seen = {}
+
+    def recorder(prompts, completions, answer, **kwargs):
+        seen.update(prompts=prompts, completions=completions, answer=answer)
+        return [0.0] * len(completions)
+
+    backend = select_backend("trl")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    handler = setup_logging(run_dir)
+    try:
+        model, tokenizer = load_model(recipe, backend)
+        train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
+        prepared = prepare_data(recipe, train_tokenizer)
+        rewards = [recorder, *build_reward_funcs(recipe, tokenizer)]
+        trainer, plan = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, backend, reward_funcs=rewards)
+        assert any("raised to 4" in notice for notice in plan.notices)  # batch 2 < 4 generations
+        train(trainer, run_dir)
+    finally:
+        teardown_logging(handler)
+
+    assert trainer.state.global_step == 1
+    # Prompts reach the rewards as system + user messages; completions are the text after the prefill.
+    assert [m["role"] for m in seen["prompts"][0]] == ["system", "user"]
+    assert seen["completions"][0][0]["role"] == "assistant"
+    assert all(answer.lstrip("-").isdigit() for answer in seen["answer"])
+    # What the model was given ends with the prefill (TRL keeps the prompt texts, special tokens removed).
+    assert all(text.endswith("assistant\n<reasoning>\n") for text in trainer._logs["prompt"])
+    # The reward functions got the prefill as their prefix.
+    assert all(getattr(func, "prefix", "<reasoning>\n") == "<reasoning>\n" for func in rewards[1:])
+
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    assert [row["step"] for row in rows] == [1]
+    assert {"reward", "reward_std", "completions/mean_length", "rewards/xmlcount/mean"} <= set(rows[0])
+    log = (run_dir / "train.log").read_text()
+    header = next(line for line in log.splitlines() if "Training L" in line)
+    assert header.split(": ", 1)[1].split(" | ")[:6] == ["  Step", "Training L", "    reward", "reward_std", "completion", "        kl"]
+    assert header.rstrip().endswith("recorder |       xmlcount |    soft_format |        integer")
+    assert "Sample at step 1" in log and "Config: per_device_train_batch_size 2" in log
+    curve = plot_reward_curve(run_dir / "metrics.jsonl", run_dir / "reward_curve.png")
+    assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_prompts_over_the_budget_are_dropped_and_counted(tiny_dir, tmp_path):
+    recipe = recipe_from_dict(tiny_recipe(tiny_dir, tmp_path, grpo={"max_prompt_length": 75}))
+    from transformers import AutoTokenizer
+
+    tokenizer = with_prefill(AutoTokenizer.from_pretrained(tiny_dir), recipe.data.prefill)
+    prepared = prepare_data(recipe, tokenizer)
+    assert prepared.max_prompt_length == 75
+    assert prepared.stats["dropped_too_long"] > 0
+    assert prepared.stats["train_rows"] + prepared.stats["dropped_too_long"] == 64
+    json.dumps(prepared.stats)  # the stats go into result.json
