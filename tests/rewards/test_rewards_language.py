@@ -6,7 +6,7 @@ import logging
 
 import pytest
 import tutorial_reference as tutorial
-from helpers import call
+from reward_helpers import call
 
 from grpo_rewards import Language, detect_language
 

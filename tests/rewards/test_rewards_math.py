@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import call
+from reward_helpers import call
 
 pytest.importorskip("math_verify", reason="math_accuracy needs the [math] extra (math-verify)")
 

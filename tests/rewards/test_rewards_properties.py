@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hostile_inputs import batches, check_scores
+from hostile_reward_inputs import batches, check_scores
 from hypothesis import HealthCheck, given, settings
 
 from grpo_rewards import REWARDS, get_reward_funcs

@@ -6,7 +6,7 @@ import inspect
 import pickle
 
 import pytest
-from helpers import call, conv, prompt, xml
+from reward_helpers import call, conv, prompt, xml
 
 import grpo_rewards
 from grpo_rewards import REWARDS, get_reward_funcs, reward_params

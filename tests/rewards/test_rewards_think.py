@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import tutorial_reference as tutorial
-from helpers import call
+from reward_helpers import call
 
 from grpo_rewards import AnswerCheck, NumberCheck, ThinkFormatApprox, ThinkFormatExact, get_reward_funcs
 

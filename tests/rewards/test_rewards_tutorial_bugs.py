@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import tutorial_reference as tutorial
-from helpers import call, xml
+from reward_helpers import call, xml
 
 from grpo_rewards import AnswerCheck, Correctness, Integer, NumberCheck, SoftFormat, StrictFormat, XmlCount
 
