@@ -58,7 +58,7 @@ def test_one_step_rewards_see_text_after_the_prefill(tiny_dir, tmp_path):
     log = (run_dir / "train.log").read_text()
     header = next(line for line in log.splitlines() if "Training L" in line)
     assert header.split(": ", 1)[1].split(" | ")[:6] == ["  Step", "Training L", "    reward", "reward_std", "completion", "        kl"]
-    assert header.rstrip().endswith("recorder |       xmlcount |    soft_format |        integer")
+    assert header.rstrip().endswith("recorder |       xmlcount |    soft_format |        integer |       language")
     assert "Sample at step 1" in log and "Config: per_device_train_batch_size 2" in log
     curve = plot_reward_curve(run_dir / "metrics.jsonl", run_dir / "reward_curve.png")
     assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

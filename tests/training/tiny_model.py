@@ -36,7 +36,8 @@ def tiny_recipe(model_dir: Path, output_dir: Path, **sections) -> dict:
         "lora": {"r": 4, "alpha": 8, "target_modules": "all-linear"},
         "grpo": {"learning_rate": 1e-2, "num_generations": 4, "per_device_train_batch_size": 4,
                  "max_completion_length": 8, "max_steps": 2, "logging_steps": 1, "beta": 0.0, "loss_type": "dapo"},
-        "rewards": {"funcs": ["xmlcount", "soft_format", "integer"]},
+        # language varies on a random model's gibberish, so advantages (and the LoRA update) are non-zero.
+        "rewards": {"funcs": ["xmlcount", "soft_format", "integer", {"name": "language", "params": {"target": "en"}}]},
         "data": {"loader": "gsm8k", "source": "synthetic", "synthetic_rows": 64, "system_prompt": "xml",
                  "prefill": "<reasoning>\n", "eval_rows": 0},
         "run": {"output_dir": str(output_dir), "name": "tiny", "report_to": "none", "log_completions_every": 1},

@@ -1,0 +1,101 @@
+"""Kill a real training run mid-way with a signal, then resume it to the same final step count.
+
+A checkpoint half-written by the killed process (or left without our completion marker) is never
+taken: the run resumes from the newest *complete* one and moves the other aside.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grpo_training.checkpoints import COMPLETE_MARKER, INCOMPLETE_DIR, find_resumable_checkpoint, list_checkpoints
+from grpo_training.monitoring import read_metrics
+from tiny_model import build_tiny_model, tiny_recipe, write_recipe
+
+REPO = Path(__file__).resolve().parents[2]
+FINAL_STEP = 6
+
+
+def train_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "grpo_training", "train", *args]
+
+
+def wait_for(condition, timeout: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"training exited early with status {process.returncode}")
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the first checkpoints")
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_newest_complete_checkpoint(tmp_path):
+    model_dir = build_tiny_model(tmp_path / "tiny")
+    recipe = tiny_recipe(model_dir, tmp_path / "runs", grpo={"max_steps": FINAL_STEP, "save_steps": 1},
+                         run={"name": "killed"})
+    recipe_path = write_recipe(recipe, tmp_path / "recipe.yaml")
+    run_dir = tmp_path / "runs" / "killed"
+    log_path = tmp_path / "first.log"
+
+    with log_path.open("w") as log:
+        first = subprocess.Popen(train_command(str(recipe_path)), cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: (run_dir / "checkpoint-2" / COMPLETE_MARKER).is_file(), 600, first)
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=60)
+        finally:
+            if first.poll() is None:
+                first.kill()
+    assert first.returncode == -signal.SIGKILL
+    newest = find_resumable_checkpoint(run_dir)
+    killed_at = int(newest.name.split("-")[1])
+    assert 2 <= killed_at < FINAL_STEP, "the run finished before it could be killed; nothing was tested"
+
+    # As if the kill had landed mid-save: a newer checkpoint folder without optimizer state or marker.
+    half_written = run_dir / f"checkpoint-{killed_at + 1}"
+    if not half_written.exists():
+        shutil.copytree(newest, half_written)
+        (half_written / COMPLETE_MARKER).unlink()
+        (half_written / "optimizer.pt").unlink()
+    assert find_resumable_checkpoint(run_dir) == newest
+
+    second = subprocess.run(train_command("--resume", str(run_dir)), cwd=REPO, capture_output=True, text=True,
+                            timeout=900)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+
+    log = (run_dir / "train.log").read_text()
+    assert f"Resume: from checkpoint-{killed_at} (step {killed_at})" in log
+    quarantined = [p.name for p in (run_dir / INCOMPLETE_DIR).iterdir()]
+    assert any(name.startswith(f"checkpoint-{killed_at + 1}-") for name in quarantined)
+
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["global_step"] == FINAL_STEP
+    state = json.loads((run_dir / f"checkpoint-{FINAL_STEP}" / "trainer_state.json").read_text())
+    assert state["global_step"] == FINAL_STEP
+    assert [row["step"] for row in read_metrics(run_dir / "metrics.jsonl")] == list(range(1, FINAL_STEP + 1))
+    assert all((path / COMPLETE_MARKER).is_file() for path in list_checkpoints(run_dir))
+    assert (run_dir / "lora" / "adapter_model.safetensors").is_file()
+
+
+def test_unmarked_checkpoints_are_never_resumable(tmp_path):
+    for step, complete in ((1, True), (2, True), (3, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+        if complete:
+            (folder / COMPLETE_MARKER).write_text("complete\n")
+    (tmp_path / "checkpoint-2" / "trainer_state.json").unlink()  # marker but no state: not complete either
+    assert find_resumable_checkpoint(tmp_path) == tmp_path / "checkpoint-1"
+    os.rename(tmp_path / "checkpoint-1", tmp_path / "checkpoint-x")
+    assert find_resumable_checkpoint(tmp_path) is None
