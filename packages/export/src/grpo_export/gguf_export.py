@@ -1,0 +1,332 @@
+"""GGUF export with llama.cpp's own tools: `convert_hf_to_gguf.py` for f32/f16/bf16/q8_0, `llama-quantize`
+for K-quants and the rest. Several methods in one call convert once (to f16/bf16) and quantise many.
+Every file is reloaded and compared with the merged model before the folder is renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from grpo_export.atomic import ensure_free_space, staged_output_dir
+from grpo_export.errors import ExportError, ExportVerificationError
+from grpo_export.llama_cpp import ensure_llama_cpp_source, ensure_quantizer
+from grpo_export.modelfile import render_modelfile
+from grpo_export.verify import (
+    DEFAULT_PROMPTS,
+    LOAD_AND_GENERATE_ONLY,
+    TOLERANCES,
+    Reference,
+    check_comparison,
+    compare_with_reference,
+    free_model,
+    make_reference,
+)
+
+logger = logging.getLogger(__name__)
+
+CONVERTER_TYPES = ("f32", "f16", "bf16", "q8_0")
+"""Written directly by convert_hf_to_gguf.py."""
+QUANTIZER_TYPES = ("q2_k", "q3_k_s", "q3_k_m", "q3_k_l", "q4_0", "q4_1", "q4_k_s", "q4_k_m",
+                   "q5_0", "q5_1", "q5_k_s", "q5_k_m", "q6_k", "q8_0", "f16", "bf16")
+"""Written by llama-quantize from a 16-bit GGUF."""
+METHOD_ALIASES = {"not_quantized": "f16", "fast_quantized": "q8_0", "quantized": "q4_k_m"}
+"""Unsloth's names for common choices."""
+DEFAULT_METHODS = ("q8_0",)
+
+BYTES_PER_WEIGHT = {"f32": 4.0, "f16": 2.0, "bf16": 2.0, "q8_0": 1.07, "q6_k": 0.83, "q5_0": 0.69,
+                    "q5_1": 0.75, "q5_k_s": 0.69, "q5_k_m": 0.72, "q4_0": 0.57, "q4_1": 0.63, "q4_k_s": 0.58,
+                    "q4_k_m": 0.61, "q3_k_s": 0.44, "q3_k_m": 0.49, "q3_k_l": 0.53, "q2_k": 0.36}
+
+
+def normalise_methods(methods: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """Lower-case, resolve Unsloth aliases, drop duplicates (order kept), and reject unknown names.
+
+    Example:
+        >>> normalise_methods(["Q4_K_M", "q8_0", "quantized"])
+        ['q4_k_m', 'q8_0']
+        >>> normalise_methods(None)
+        ['q8_0']
+    """
+    if methods is None:
+        methods = DEFAULT_METHODS
+    if isinstance(methods, str):
+        methods = [methods]
+    resolved: list[str] = []
+    for method in methods:
+        name = METHOD_ALIASES.get(method.lower(), method.lower())
+        if name not in CONVERTER_TYPES and name not in QUANTIZER_TYPES:
+            raise ExportError(f"Unknown GGUF method {method!r}. Choose from "
+                              f"{sorted(set(CONVERTER_TYPES) | set(QUANTIZER_TYPES) | set(METHOD_ALIASES))}.")
+        if name not in resolved:
+            resolved.append(name)
+    if not resolved:
+        raise ExportError("No GGUF method given.")
+    return resolved
+
+
+def gguf_file_name(model_name: str, method: str) -> str:
+    """`<model_name>.<METHOD>.gguf`, as Unsloth names its files.
+
+    Example:
+        >>> gguf_file_name("smollm2-grpo", "q4_k_m")
+        'smollm2-grpo.Q4_K_M.gguf'
+    """
+    return f"{model_name}.{method.upper()}.gguf"
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ExportError(f"Cannot read {path}: {error}. Is this a model folder written by merge()?") from error
+
+
+def _check_merged_dir(merged_dir: Path) -> dict:
+    config = _read_json(merged_dir / "config.json")
+    if not any(merged_dir.glob("*.safetensors")) and not any(merged_dir.glob("*.bin")):
+        raise ExportError(f"{merged_dir} has no weights (*.safetensors). Pass a merged_16bit folder from merge().")
+    if "quantization_config" in config:
+        raise ExportError(f"{merged_dir} holds a quantised (e.g. merged_4bit) model; GGUF conversion needs a "
+                          "16-bit merge: run merge(..., method='merged_16bit') first.")
+    if (merged_dir / "adapter_config.json").is_file():
+        raise ExportError(f"{merged_dir} is a LoRA adapter folder; merge it first with merge().")
+    return config
+
+
+def converter_view(merged_dir: Path, config: dict, into: Path) -> Path:
+    """A folder the converter reads in place of `merged_dir`: symlinks to its files, plus fixes for known
+    converter/transformers-5 mismatches. Today one: Phi-3/Phi-4's converter takes the GPT-2 BPE path only
+    when tokenizer_config.json says `GPT2Tokenizer`, and transformers 5 may write `TokenizersBackend`.
+
+    Example:
+        >>> converter_view(Path("model"), {"architectures": ["LlamaForCausalLM"]}, Path("tmp"))  # doctest: +SKIP
+        PosixPath('model')
+    """
+    architectures = config.get("architectures") or []
+    tokenizer_config_path = merged_dir / "tokenizer_config.json"
+    needs_fix = (
+        "Phi3ForCausalLM" in architectures
+        and not (merged_dir / "tokenizer.model").is_file()
+        and tokenizer_config_path.is_file()
+        and _read_json(tokenizer_config_path).get("tokenizer_class") != "GPT2Tokenizer"
+    )
+    if not needs_fix:
+        return merged_dir
+    into.mkdir(parents=True, exist_ok=True)
+    for item in merged_dir.iterdir():
+        if item.name != "tokenizer_config.json":
+            (into / item.name).symlink_to(item.absolute())
+    tokenizer_config = _read_json(tokenizer_config_path)
+    tokenizer_config["tokenizer_class"] = "GPT2Tokenizer"
+    (into / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2), encoding="utf-8")
+    return into
+
+
+def _run_logged(command: list[str], log_path: Path, what: str) -> None:
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(f"$ {' '.join(command)}\n")
+        log.flush()
+        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+    if result.returncode != 0:
+        tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-25:])
+        raise ExportError(f"{what} failed (exit {result.returncode}). Last lines of its log:\n{tail}")
+
+
+def convert_to_gguf(model_dir: Path, outfile: Path, outtype: str, log_path: Path, cache_dir: Path | None = None) -> Path:
+    """Run llama.cpp's `convert_hf_to_gguf.py` (from the cached sdist) on a Hugging Face model folder.
+
+    Example:
+        >>> convert_to_gguf(Path("model"), Path("model.F16.gguf"), "f16", Path("convert.log"))  # doctest: +SKIP
+    """
+    tools = ensure_llama_cpp_source(cache_dir)
+    command = [sys.executable, str(tools.converter), str(model_dir), "--outfile", str(outfile), "--outtype", outtype]
+    _run_logged(command, log_path, f"convert_hf_to_gguf.py --outtype {outtype} on {model_dir}")
+    return outfile
+
+
+def quantize_gguf(source: Path, outfile: Path, method: str, log_path: Path, cache_dir: Path | None = None,
+                  threads: int | None = None) -> Path:
+    """Run `llama-quantize` (built once from the cached sdist) to turn a 16-bit GGUF into `method`.
+
+    Example:
+        >>> quantize_gguf(Path("m.F16.gguf"), Path("m.Q4_K_M.gguf"), "q4_k_m", Path("q.log"))  # doctest: +SKIP
+    """
+    quantizer = ensure_quantizer(cache_dir)
+    command = [str(quantizer), str(source), str(outfile), method.upper(), str(threads or os.cpu_count() or 1)]
+    _run_logged(command, log_path, f"llama-quantize {method.upper()} on {source.name}")
+    return outfile
+
+
+def expected_file_type(method: str) -> str:
+    """Name of the `gguf.LlamaFileType` member a GGUF written with `method` must declare.
+
+    Example:
+        >>> expected_file_type("q4_k_m"), expected_file_type("f32")
+        ('MOSTLY_Q4_K_M', 'ALL_F32')
+    """
+    return "ALL_F32" if method == "f32" else f"MOSTLY_{method.upper()}"
+
+
+def check_gguf_metadata(path: Path, method: str, architecture_hint: str | None = None) -> dict:
+    """Read a GGUF's header: file type matches `method`, tensors present, tokenizer embedded.
+
+    Example:
+        >>> check_gguf_metadata(Path("m.Q8_0.gguf"), "q8_0")["file_type"]  # doctest: +SKIP
+        'MOSTLY_Q8_0'
+    """
+    import gguf
+
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except Exception as error:  # noqa: BLE001 - any parse failure means a broken file
+        raise ExportVerificationError(f"{path} is not a readable GGUF file: {error}") from error
+
+    def field(name):
+        entry = reader.fields.get(name)
+        return None if entry is None else entry.contents()
+
+    file_type = gguf.LlamaFileType(field("general.file_type")).name if field("general.file_type") is not None else None
+    if file_type != expected_file_type(method):
+        raise ExportVerificationError(f"{path}: declares file type {file_type}, expected {expected_file_type(method)}.")
+    tokens = field("tokenizer.ggml.tokens")
+    if not reader.tensors or not tokens:
+        raise ExportVerificationError(f"{path}: no tensors or no embedded tokenizer.")
+    return {"architecture": field("general.architecture"), "file_type": file_type,
+            "tensors": len(reader.tensors), "vocab": len(tokens)}
+
+
+def load_gguf_model(path: Path):
+    """Load a GGUF back with transformers (`gguf_file=`; dequantised to float32, K-quants included).
+
+    Example:
+        >>> model = load_gguf_model(Path("out/model.Q8_0.gguf"))  # doctest: +SKIP
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+
+
+def verify_gguf(path: Path, method: str, reference: Reference) -> dict:
+    """Check a GGUF against the merged model's `Reference`: metadata, reload, logits within the method's
+    tolerance (f16/bf16/f32: same greedy tokens; q8_0: ≥95% top-1 agreement and close logits;
+    K-quants: load, finite logits, generate).
+
+    Example:
+        >>> verify_gguf(Path("out/m.Q8_0.gguf"), "q8_0", reference)  # doctest: +SKIP
+        {'method': 'q8_0', 'top1_agreement': 0.98, ...}
+    """
+    metadata = check_gguf_metadata(path, method)
+    model = load_gguf_model(path)
+    try:
+        comparison = compare_with_reference(model, reference)
+        first = reference.input_ids[0][: reference.prompt_lengths[0]].unsqueeze(0)
+        generated = model.generate(input_ids=first, attention_mask=first.new_ones(first.shape),
+                                   max_new_tokens=4, min_new_tokens=4, do_sample=False)
+        if generated.shape[1] != first.shape[1] + 4:
+            raise ExportVerificationError(f"{path}: generation from the reloaded GGUF stopped early.")
+    finally:
+        free_model(model)
+    check_comparison(comparison, TOLERANCES.get(method, LOAD_AND_GENERATE_ONLY), f"GGUF {path.name}")
+    return {"method": method, "file": path.name, "bytes": path.stat().st_size, **metadata,
+            "top1_agreement": comparison.top1_agreement, "relative_logit_error": comparison.relative_logit_error,
+            "max_abs_logit_diff": comparison.max_abs_logit_diff}
+
+
+def _plan(methods: list[str]) -> tuple[str | None, list[str], list[str]]:
+    """(intermediate type or None, methods the converter writes, methods llama-quantize writes)."""
+    if all(m in CONVERTER_TYPES for m in methods):
+        return None, methods, []
+    intermediate = "bf16" if "bf16" in methods else "f16"
+    return intermediate, [intermediate], [m for m in methods if m != intermediate]
+
+
+def _reference_for(merged_dir: Path, prompts) -> Reference:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(merged_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(merged_dir), dtype=torch.float32)
+    try:
+        return make_reference(model, tokenizer, prompts)
+    finally:
+        free_model(model)
+
+
+def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS, *, model_name: str | None = None,
+            prompts=DEFAULT_PROMPTS, overwrite: bool = True, cache_dir: str | Path | None = None,
+            write_modelfile: bool = True, report: list | None = None) -> list[Path]:
+    """Convert a merged model folder to one or more GGUF files in `out_dir`, with an Ollama Modelfile.
+
+    f32/f16/bf16/q8_0 alone use llama.cpp's `convert_hf_to_gguf.py` directly; any other method (q4_k_m,
+    q5_k_m, ...) converts once to a 16-bit GGUF and runs `llama-quantize` for each method (the
+    quantizer is built once with cmake and cached). Each file is reloaded and compared with the merged
+    model; a failed check raises `ExportVerificationError` and leaves `out_dir` as it was.
+
+    Args:
+        merged_dir: folder written by `merge(..., method="merged_16bit")` (or any HF model folder).
+        out_dir: destination folder for `<model_name>.<METHOD>.gguf` files and `Modelfile`.
+        methods: one name or several; default "q8_0" (as Unsloth). Unsloth aliases accepted.
+        model_name: file name stem; default: `merged_dir`'s name.
+        cache_dir: where llama.cpp's tools are cached (default `$GRPO_CACHE` or ~/.cache/grpo-toolkit).
+        report: if a list is given, one dict of verification figures per file is appended to it.
+
+    Returns:
+        Paths of the GGUF files, in the order of `methods`.
+
+    Example:
+        >>> to_gguf("model", "model-gguf", ["q4_k_m", "q8_0", "q5_k_m"])  # doctest: +SKIP
+        [PosixPath('.../model-gguf/model.Q4_K_M.gguf'), PosixPath('.../model-gguf/model.Q8_0.gguf'), ...]
+    """
+    merged_dir, out_dir = Path(merged_dir).absolute(), Path(out_dir).absolute()
+    chosen = normalise_methods(methods)
+    config = _check_merged_dir(merged_dir)
+    model_name = model_name or merged_dir.name
+    cache_dir = Path(cache_dir) if cache_dir else None
+    weight_bytes = sum(p.stat().st_size for p in merged_dir.glob("*.safetensors"))
+    n_weights = weight_bytes / 2  # a 16-bit checkpoint; over-estimates for fp32 ones, which is the safe side
+    intermediate, converted, quantised = _plan(chosen)
+    needed = sum(BYTES_PER_WEIGHT.get(m, 2.0) * n_weights for m in chosen)
+    needed += 2.0 * n_weights if intermediate and intermediate not in chosen else 0
+    ensure_free_space(out_dir.parent, int(needed), f"GGUF export to {out_dir}")
+
+    steps = len(converted) + len(quantised) + len(chosen) + 1
+    with staged_output_dir(out_dir, overwrite=overwrite) as staging, \
+            tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.work-", dir=out_dir.parent) as work, \
+            tqdm(total=steps, desc=f"GGUF {model_name}", unit="step") as progress:
+        work = Path(work)
+        log_path = work / "llama.cpp.log"
+        source = converter_view(merged_dir, config, work / "converter-input")
+        written: dict[str, Path] = {}
+        for method in converted:
+            progress.set_postfix_str(f"convert {method}")
+            target_dir = staging if method in chosen else work
+            written[method] = convert_to_gguf(source, target_dir / gguf_file_name(model_name, method), method,
+                                              log_path, cache_dir)
+            progress.update()
+        for method in quantised:
+            progress.set_postfix_str(f"quantise {method}")
+            written[method] = quantize_gguf(written[intermediate], staging / gguf_file_name(model_name, method),
+                                            method, log_path, cache_dir)
+            progress.update()
+        progress.set_postfix_str("reference logits")
+        reference = _reference_for(merged_dir, prompts)
+        progress.update()
+        for method in chosen:
+            progress.set_postfix_str(f"verify {method}")
+            figures = verify_gguf(written[method], method, reference)
+            if report is not None:
+                report.append(figures)
+            progress.update()
+        if write_modelfile:
+            names = [gguf_file_name(model_name, m) for m in chosen]
+            (staging / "Modelfile").write_text(render_modelfile(names[0], merged_dir, names[1:]), encoding="utf-8")
+    return [out_dir / gguf_file_name(model_name, m) for m in chosen]

@@ -1,0 +1,210 @@
+"""Push an exported folder (LoRA, merged model or GGUF files) to the Hugging Face Hub with a model card.
+
+The token comes only from the environment (`HF_TOKEN`) or the user's login (`hf auth login`), read by
+`huggingface_hub` itself: this module never accepts, prints, logs or writes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from huggingface_hub import CommitOperationAdd, HfApi, ModelCard, ModelCardData, constants, get_token
+from huggingface_hub.errors import RepositoryNotFoundError
+
+from grpo_export.errors import HubPushError
+
+logger = logging.getLogger(__name__)
+
+IGNORED_FILES = {".gitattributes"}  # created by the Hub in every new repo; doesn't count as content
+
+
+@dataclass
+class ModelCardInfo:
+    """What the generated model card says about the run.
+
+    Example:
+        >>> info = ModelCardInfo(base_model="microsoft/phi-4", datasets=["openai/gsm8k"],
+        ...                      evaluation=[{"metric": "accuracy", "before": 0.31, "after": 0.52}])
+        >>> "grpo" in info.tags
+        True
+    """
+
+    base_model: str | None = None
+    datasets: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=lambda: ["grpo", "trl", "reinforcement-learning"])
+    license: str | None = None
+    language: list[str] | None = None
+    recipe: str | None = None
+    """The YAML recipe text of the run (shown in the card)."""
+    evaluation: list[dict] = field(default_factory=list)
+    """Rows of the run's evaluation table, e.g. [{"metric": "gsm8k accuracy", "before": 0.3, "after": 0.5}]."""
+    description: str | None = None
+
+
+def detect_artefact_kind(folder: Path) -> str:
+    """"lora", "gguf" or "merged", from the files in `folder`.
+
+    Example:
+        >>> detect_artefact_kind(Path("/nonexistent"))
+        'merged'
+    """
+    folder = Path(folder)
+    if (folder / "adapter_config.json").is_file():
+        return "lora"
+    if any(folder.glob("*.gguf")):
+        return "gguf"
+    return "merged"
+
+
+def _markdown_table(rows: list[dict]) -> str:
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(key for key in row if key not in columns)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [f"{row.get(c):.4g}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def build_model_card(folder: Path, repo_id: str, info: ModelCardInfo | None = None) -> ModelCard:
+    """A model card (`huggingface_hub.ModelCard`) for the exported `folder`: metadata (base_model, datasets,
+    library_name, tags) plus the recipe and the evaluation table.
+
+    Example:
+        >>> card = build_model_card(Path("/nonexistent"), "me/model", ModelCardInfo(base_model="b"))
+        >>> card.data.base_model, card.data.library_name
+        ('b', 'transformers')
+    """
+    info = info or ModelCardInfo()
+    kind = detect_artefact_kind(folder)
+    library = {"lora": "peft", "gguf": "gguf", "merged": "transformers"}[kind]
+    tags = list(dict.fromkeys([*info.tags, *(["lora"] if kind == "lora" else []), *(["gguf"] if kind == "gguf" else [])]))
+    data = ModelCardData(base_model=info.base_model, datasets=info.datasets or None, library_name=library,
+                         tags=tags, license=info.license, language=info.language, pipeline_tag="text-generation")
+    what = {"lora": "a LoRA adapter", "gguf": "GGUF files (llama.cpp / Ollama)", "merged": "a merged model"}[kind]
+    sections = [f"# {repo_id.split('/')[-1]}", "",
+                info.description or f"{what.capitalize()} fine-tuned with GRPO (TRL) using the grpo toolkit"
+                + (f", from [{info.base_model}](https://huggingface.co/{info.base_model})." if info.base_model else ".")]
+    if info.evaluation:
+        sections += ["", "## Evaluation", "", _markdown_table(info.evaluation)]
+    if info.recipe:
+        sections += ["", "## Training recipe", "", "```yaml", info.recipe.strip(), "```"]
+    files = sorted(p.name for p in Path(folder).glob("*.gguf")) if kind == "gguf" else []
+    if files:
+        sections += ["", "## Files", "", *[f"- `{name}`" for name in files]]
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(sections) + "\n")
+
+
+def files_to_upload(folder: Path) -> list[Path]:
+    """Files of `folder` a push uploads (recursively; hidden files and a README.md replaced by the card excluded).
+
+    Example:
+        >>> files_to_upload(Path("/nonexistent"))
+        []
+    """
+    folder = Path(folder)
+    return sorted(p for p in folder.rglob("*") if p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+                  and p.relative_to(folder).as_posix() != "README.md")
+
+
+@dataclass
+class PushPlan:
+    """What a push uploads (returned by `push_to_hub`, also for dry runs).
+
+    Example:
+        >>> PushPlan("me/m", [], "---\\n---\\n", private=True).total_bytes
+        0
+    """
+
+    repo_id: str
+    files: list[tuple[str, int]]
+    model_card: str
+    private: bool
+    url: str | None = None
+    commit_url: str | None = None
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(size for _, size in self.files)
+
+    def describe(self) -> str:
+        lines = [f"{'Would upload' if self.commit_url is None else 'Uploaded'} to {self.repo_id} "
+                 f"({'private' if self.private else 'public'}), {self.total_bytes / 1e6:.1f} MB:"]
+        lines += [f"  {name}  ({size / 1e6:.2f} MB)" for name, size in self.files]
+        lines.append("  README.md  (generated model card)")
+        return "\n".join(lines)
+
+
+def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, card_info: ModelCardInfo | None = None,
+                model_card: ModelCard | str | None = None, allow_existing: bool = False, dry_run: bool = False,
+                commit_message: str | None = None, endpoint: str | None = None) -> PushPlan:
+    """Create `repo_id` (if needed) and upload `folder` plus a generated model card, in one commit.
+
+    Refuses a repo that already holds files unless `allow_existing=True`. With `dry_run=True` nothing
+    is contacted: the returned plan lists what would be uploaded (`plan.describe()`).
+
+    Args:
+        folder: a folder written by save_lora, merge or to_gguf.
+        repo_id: "user/name" on the Hub.
+        private: create the repo private.
+        card_info: facts for the generated card (base model, datasets, recipe, evaluation table).
+        model_card: a ready card instead of the generated one.
+        endpoint: Hub URL; default `HF_ENDPOINT` or huggingface.co.
+
+    Example:
+        >>> plan = push_to_hub("model-gguf", "me/phi4-gsm8k-grpo-GGUF", dry_run=True)  # doctest: +SKIP
+        >>> print(plan.describe())  # doctest: +SKIP
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HubPushError(f"{folder} is not a folder; export something first (save_lora, merge or to_gguf).")
+    if "/" not in repo_id:
+        raise HubPushError(f"repo_id {repo_id!r} must be 'user/name' (or 'org/name').")
+    files = files_to_upload(folder)
+    if not files:
+        raise HubPushError(f"{folder} holds no files to upload.")
+    card = model_card if isinstance(model_card, ModelCard) else (
+        ModelCard(model_card) if isinstance(model_card, str) else build_model_card(folder, repo_id, card_info))
+    plan = PushPlan(repo_id=repo_id, files=[(p.relative_to(folder).as_posix(), p.stat().st_size) for p in files],
+                    model_card=str(card), private=private)
+    if dry_run:
+        return plan
+    if constants.is_offline_mode():
+        raise HubPushError("HF_HUB_OFFLINE is set: unset it (and HF_HUB_OFFLINE in hatch.toml's env) to push.")
+    if get_token() is None:
+        raise HubPushError("No Hugging Face token: run `hf auth login` or set HF_TOKEN in the environment.")
+    api = HfApi(endpoint=endpoint)
+    try:
+        existing = [f for f in api.list_repo_files(repo_id) if f not in IGNORED_FILES]
+    except RepositoryNotFoundError:
+        existing = []
+    if existing and not allow_existing:
+        raise HubPushError(f"{repo_id} already holds {len(existing)} file(s) (e.g. {existing[:3]}); refusing to push "
+                           "into it. Pass allow_existing=True (CLI: --allow-existing) to add/overwrite files.")
+    plan.url = str(api.create_repo(repo_id, private=private, exist_ok=True))
+    operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(folder / name)) for name, _ in plan.files]
+    operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=str(card).encode("utf-8")))
+    info = api.create_commit(repo_id, operations=operations,
+                             commit_message=commit_message or f"Upload {detect_artefact_kind(folder)} export")
+    plan.commit_url = info.commit_url
+    logger.info("Pushed %d files to %s", len(operations), plan.url)
+    return plan
+
+
+def load_evaluation_table(path: str | Path) -> list[dict]:
+    """Read an evaluation table (JSON list of row dicts, or {"rows": [...]}) for the model card.
+
+    Example:
+        >>> load_evaluation_table("eval.json")  # doctest: +SKIP
+        [{'metric': 'accuracy', 'before': 0.31, 'after': 0.52}]
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    rows = data.get("rows", data) if isinstance(data, dict) else data
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise HubPushError(f"{path}: expected a JSON list of row objects (or {{'rows': [...]}}).")
+    return rows
