@@ -191,6 +191,8 @@ class Correctness(Reward):
         if answer is None:
             return None
         extracted = text.rpartition("<answer>")[2].partition("</answer>")[0].strip()  # extract_xml_answer
+        if extracted == answer:  # the usual right answer: no number parsing needed
+            return CORRECT_SCORE
         gold = parse_number(answer)
         if gold is None:
             return CORRECT_SCORE if extracted == answer.strip() else 0.0
