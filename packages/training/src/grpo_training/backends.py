@@ -49,12 +49,13 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def select_backend(requested: str = "auto", *, import_early: bool = False) -> BackendChoice:
+def select_backend(requested: str = "auto", *, import_early: bool = False, log: bool = True) -> BackendChoice:
     """Choose the backend and log it in one line.
 
     Args:
         requested: "auto", "trl" or "unsloth" (the `--backend` flag / `run.backend`).
         import_early: import unsloth now when chosen (it must come before trl).
+        log: log the choice (the run logs it once, into its own log file).
 
     Raises:
         BackendError: "unsloth" requested without CUDA or without the unsloth package.
@@ -74,7 +75,8 @@ def select_backend(requested: str = "auto", *, import_early: bool = False) -> Ba
         choice = BackendChoice(name, f"auto; {facts}", cuda)
     else:
         raise BackendError(f"unknown backend {requested!r}; expected auto, trl or unsloth")
-    logger.info("Backend: %s (%s)", choice.name, choice.reason)
+    if log:
+        logger.info("Backend: %s (%s)", choice.name, choice.reason)
     if import_early and choice.name == "unsloth":
         if "trl" in sys.modules:
             logger.warning("trl was imported before unsloth: some Unsloth patches may not apply")

@@ -52,7 +52,7 @@ def main_train(argv: list[str]) -> int:
         recipe_path = str(DEMO_RECIPE)
     try:
         if not args.check:
-            select_backend(args.backend or _peek_backend(recipe_path, args.overrides), import_early=True)
+            select_backend(args.backend or _peek_backend(recipe_path, args.overrides), import_early=True, log=False)
         from grpo_training.config import RecipeError, load_recipe
 
         recipe = load_recipe(recipe_path, args.overrides)

@@ -265,13 +265,13 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
     Returns:
         `RunResult` with the run folder, adapter, metrics, curve and evaluation reports.
     """
-    choice = select_backend(backend or recipe.run.backend, import_early=True)
     run_dir = make_run_dir(recipe, resume_from)
     if resume_from is not None and not recipe.run.name:
         recipe.run.name = run_dir.name
     handler = setup_logging(run_dir)
     swanlab_run = None
     try:
+        choice = select_backend(backend or recipe.run.backend, import_early=True)
         logger.info("Run folder: %s%s", run_dir, " (resuming)" if resume_from else "")
         dump_recipe(recipe, run_dir / "recipe.yaml")
         model, tokenizer = load_model(recipe, choice)
