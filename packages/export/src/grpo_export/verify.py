@@ -90,7 +90,7 @@ TOLERANCES: dict[str, Tolerance] = {
     "f32": Tolerance(1.0, 1e-4),
     "f16": Tolerance(1.0, 0.01),
     "bf16": Tolerance(1.0, 0.05),
-    "q8_0": Tolerance(0.95, 0.05),
+    "q8_0": Tolerance(0.95, 0.1),
 }
 """Per-export pass criteria. K-quants (q4_k_m, q5_k_m, ...) are only required to load and give finite
 logits: their agreement is measured and reported, not enforced (see README)."""
@@ -121,7 +121,7 @@ def prompt_token_ids(tokenizer, prompts: tuple[str, ...] | list[str] = DEFAULT_P
     return encoded
 
 
-def make_reference(model, tokenizer, prompts=DEFAULT_PROMPTS, max_new_tokens: int = 16) -> Reference:
+def make_reference(model, tokenizer, prompts=DEFAULT_PROMPTS, max_new_tokens: int = 24) -> Reference:
     """Greedy-generate `max_new_tokens` after each prompt and record fp32 logits on the whole sequence.
 
     Example:
