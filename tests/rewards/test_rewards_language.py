@@ -66,6 +66,8 @@ def test_candidate_languages_must_include_target():
         Language(candidate_languages="id")
     with pytest.raises(ValueError, match="scope must be"):
         Language(scope="answer")
+    with pytest.raises(TypeError, match="reasoning_end must be a string"):
+        Language(reasoning_end=None)
 
 
 @pytest.mark.parametrize(

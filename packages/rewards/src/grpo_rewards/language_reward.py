@@ -85,6 +85,9 @@ class Language(Reward):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        for tag in ("reasoning_start", "reasoning_end"):
+            if not isinstance(getattr(self, tag), str):
+                raise TypeError(f"reward 'language': {tag} must be a string, got {getattr(self, tag)!r}")
         if self.scope not in ("reasoning", "completion"):
             raise ValueError(f"reward 'language': scope must be 'reasoning' or 'completion', got {self.scope!r}")
         if self.candidate_languages is not None:
