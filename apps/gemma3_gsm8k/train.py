@@ -1,0 +1,45 @@
+"""Gemma-3 4B (the first tutorial's title model) on GSM8K with the XML rewards, on one 24 GB GPU.
+
+The same pipeline as apps/phi4_gsm8k (tutorial 1), with Gemma-3 loaded through Unsloth's FastModel
+(it is multimodal; LoRA goes on its language layers):
+  1. data     GSM8K under the XML system prompt        5. LoRA    <run>/lora, checked to have trained
+  2. rewards  the five XML rewards (bugs fixed)         6. merged  <run>/merged_16bit, verified
+  3. GRPO     Unsloth + TRL on a GPU; TRL + PEFT on CPU 7. GGUF    <run>/gguf (q8_0 by default), verified
+  4. eval     before/after on held-out questions        8. Hub     optional: --push-to-hub USER/REPO
+
+    hatch run python apps/gemma3_gsm8k/train.py --demo   # CPU: embedded SmolLM2-135M, synthetic GSM8K
+    hatch run python apps/gemma3_gsm8k/train.py          # GPU: recipe.yaml
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from grpo_export.run_export import export_run
+from grpo_training import run_grpo
+from grpo_training.app import (app_argument_parser, base_model_path, model_card_facts, print_run_summary,
+                               resolve_app_recipe)
+
+APP_DIR = Path(__file__).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = app_argument_parser(__doc__).parse_args(argv)
+    recipe = resolve_app_recipe(args, APP_DIR)
+
+    # 1-5: data -> rewards -> GRPO -> before/after evaluation -> LoRA (verified to have trained)
+    result = run_grpo(recipe, resume_from=args.resume)
+
+    # 6-8: merged 16-bit -> GGUF -> Hub (the tutorial's save_pretrained_merged / _gguf / push_to_hub_merged)
+    exported = export_run(result.run_dir, base_model=base_model_path(recipe), gguf_methods=args.gguf,
+                          model_name=APP_DIR.name, push_to=args.push_to_hub, private=args.private,
+                          **model_card_facts(recipe))
+    print_run_summary(result, exported.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Tutorial 1 as a script: GRPO of Phi-4 (14B) on GSM8K with XML <reasoning>/<answer> rewards.
+
+The steps, as in the notebook:
+  1. data     GSM8K questions under the XML system prompt (grpo_data.load_gsm8k)
+  2. rewards  xmlcount, soft_format, strict_format, integer, correctness (grpo_rewards, bugs fixed)
+  3. GRPO     Unsloth + TRL (+ vLLM rollouts) on a GPU; TRL + PEFT on a CPU (grpo_training.run_grpo)
+  4. eval     before/after on held-out questions: answer accuracy and format compliance
+  5. LoRA     saved to <run>/lora and checked to have trained
+  6. merged   base + LoRA as a 16-bit model in <run>/merged_16bit, verified against base + LoRA
+  7. GGUF     llama.cpp's converter/quantizer into <run>/gguf (q8_0 by default), each file reloaded and checked
+  8. Hub      optional: --push-to-hub USER/REPO pushes the merged model with a generated model card
+
+    hatch run python apps/phi4_gsm8k/train.py --demo      # CPU: embedded SmolLM2-135M, synthetic GSM8K
+    hatch run python apps/phi4_gsm8k/train.py             # GPU: recipe.yaml, the tutorial's values
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from grpo_export.run_export import export_run
+from grpo_training import run_grpo
+from grpo_training.app import (app_argument_parser, base_model_path, model_card_facts, print_run_summary,
+                               resolve_app_recipe)
+
+APP_DIR = Path(__file__).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = app_argument_parser(__doc__).parse_args(argv)
+    recipe = resolve_app_recipe(args, APP_DIR)
+
+    # 1-5: data -> rewards -> GRPO -> before/after evaluation -> LoRA (verified to have trained)
+    result = run_grpo(recipe, resume_from=args.resume)
+
+    # 6-8: merged 16-bit -> GGUF -> Hub (the tutorial's save_pretrained_merged / _gguf / push_to_hub_merged)
+    exported = export_run(result.run_dir, base_model=base_model_path(recipe), gguf_methods=args.gguf,
+                          model_name=APP_DIR.name, push_to=args.push_to_hub, private=args.private,
+                          **model_card_facts(recipe))
+    print_run_summary(result, exported.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

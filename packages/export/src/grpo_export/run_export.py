@@ -1,0 +1,120 @@
+"""Export a training run folder: its `lora/` merged into a 16-bit model, GGUF files, and optionally the
+Hub, with a model card built from the run's `recipe.yaml` and `eval.json`. The run folder is read as
+plain files, so the export package never imports the training package.
+
+Example:
+    >>> exported = export_run("runs/phi4_gsm8k", base_model="unsloth/Phi-4", gguf_methods=["q8_0"])  # doctest: +SKIP
+    >>> print(exported.describe())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grpo_export.errors import ExportError, HubPushError
+from grpo_export.gguf_export import to_gguf
+from grpo_export.hub import ModelCardInfo, PushPlan, push_to_hub
+from grpo_export.merge import merge
+
+EVAL_METRICS = ("answer_accuracy", "format_compliance", "target_language_rate")
+
+
+def evaluation_rows(eval_json: str | Path) -> list[dict]:
+    """Turn a run's `eval.json` (reports labelled e.g. "before"/"after") into model-card table rows,
+    one per metric with one column per report.
+
+    Example:
+        >>> import json, tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "eval.json"
+        >>> _ = path.write_text(json.dumps({"reports": [
+        ...     {"label": "before", "n": 64, "answer_accuracy": 0.1, "format_compliance": 0.5, "target_language_rate": None},
+        ...     {"label": "after", "n": 64, "answer_accuracy": 0.2, "format_compliance": 1.0, "target_language_rate": None}]}))
+        >>> evaluation_rows(path)[1]
+        {'metric': 'format_compliance', 'before': 0.5, 'after': 1.0, 'n': 64}
+    """
+    path = Path(eval_json)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        reports = data["reports"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise HubPushError(f"{path}: not a run's eval.json with a 'reports' list ({error})") from None
+    rows = []
+    for metric in EVAL_METRICS:
+        values = {report["label"]: report.get(metric) for report in reports}
+        if all(value is None for value in values.values()):
+            continue
+        rows.append({"metric": metric, **values, "n": max(report.get("n", 0) for report in reports)})
+    return rows
+
+
+def card_info_from_run(run_dir: str | Path, *, base_model: str | None, datasets: list[str] | None = None,
+                       language: list[str] | None = None) -> ModelCardInfo:
+    """Facts for the generated model card of a model trained in `run_dir`: the recipe as run, the
+    before/after evaluation table, the base model and data sets.
+
+    Example:
+        >>> card_info_from_run("/nonexistent", base_model="unsloth/Phi-4").recipe is None
+        True
+    """
+    run_dir = Path(run_dir)
+    recipe_file = run_dir / "recipe.yaml"
+    eval_file = run_dir / "eval.json"
+    return ModelCardInfo(
+        base_model=base_model,
+        datasets=list(datasets or []),
+        language=language,
+        recipe=recipe_file.read_text(encoding="utf-8") if recipe_file.is_file() else None,
+        evaluation=evaluation_rows(eval_file) if eval_file.is_file() else [],
+    )
+
+
+@dataclass
+class RunExport:
+    """What `export_run` wrote (and pushed)."""
+
+    run_dir: Path
+    merged_dir: Path
+    gguf_files: list[Path] = field(default_factory=list)
+    pushed: PushPlan | None = None
+
+    def describe(self) -> str:
+        """One line per artefact, for the end of an app run."""
+        lines = [f"  merged 16-bit  {self.merged_dir}"] + [f"  GGUF           {path}" for path in self.gguf_files]
+        if self.pushed is not None:
+            lines.append(f"  pushed to      {self.pushed.repo_id}")
+        return "\n".join(lines)
+
+
+def export_run(run_dir: str | Path, *, base_model: str, gguf_methods: list[str] | tuple[str, ...] = ("q8_0",),
+               model_name: str | None = None, push_to: str | None = None, private: bool = False,
+               card_base_model: str | None = None, datasets: list[str] | None = None,
+               language: list[str] | None = None) -> RunExport:
+    """Merge `<run_dir>/lora` into `base_model` as `<run_dir>/merged_16bit`, convert it to GGUF in
+    `<run_dir>/gguf` (no methods: no GGUF), and push the merged model to `push_to` when given. Every
+    artefact is verified before it is renamed into place (see `merge` and `to_gguf`).
+
+    Args:
+        run_dir: a run folder holding `lora/` (and `recipe.yaml` / `eval.json` for the model card).
+        base_model: the base the LoRA was trained on (Hub id or folder).
+        gguf_methods: quantisations, e.g. ["q8_0", "q4_k_m"].
+        model_name: GGUF file-name stem (default: the run folder's name).
+        push_to: Hub repo id for the merged model; the token comes from the environment / login only.
+        card_base_model: base model named in the card when `base_model` is a local folder.
+
+    Example:
+        >>> export_run("runs/demo", base_model="HuggingFaceTB/SmolLM2-135M-Instruct", gguf_methods=[])  # doctest: +SKIP
+    """
+    run_dir = Path(run_dir)
+    lora_dir = run_dir / "lora"
+    if not (lora_dir / "adapter_config.json").is_file():
+        raise ExportError(f"{lora_dir}: no LoRA adapter (adapter_config.json) in this run folder; train first")
+    merged = merge(base_model, lora_dir, run_dir / "merged_16bit")
+    gguf_files = to_gguf(merged, run_dir / "gguf", list(gguf_methods), model_name=model_name or run_dir.name) \
+        if gguf_methods else []
+    pushed = None
+    if push_to:
+        info = card_info_from_run(run_dir, base_model=card_base_model or base_model, datasets=datasets, language=language)
+        pushed = push_to_hub(merged, push_to, private=private, card_info=info)
+    return RunExport(run_dir=run_dir, merged_dir=merged, gguf_files=gguf_files, pushed=pushed)

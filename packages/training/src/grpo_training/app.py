@@ -1,0 +1,119 @@
+"""What every app script under `apps/` shares: its command line, and choosing the recipe to run
+(the tutorial's, or the CPU demo when asked for or when no GPU is present, saying why).
+
+Example:
+    >>> parser = app_argument_parser("Tutorial 1: Phi-4 on GSM8K.")
+    >>> args = parser.parse_args(["--demo", "--set", "grpo.max_steps=2"])
+    >>> args.demo, args.set
+    (True, ['grpo.max_steps=2'])
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from grpo_training.backends import cuda_available
+from grpo_training.config import DEMO_RECIPE, Recipe, load_recipe, looks_like_path
+
+logger = logging.getLogger("grpo_training.app")
+
+RECIPE_FILE = "recipe.yaml"
+DEMO_RECIPE_FILE = "recipe_demo.yaml"
+
+
+def app_argument_parser(description: str) -> argparse.ArgumentParser:
+    """The command line every app accepts.
+
+    Example:
+        >>> app_argument_parser("demo").parse_args([]).gguf
+        ['q8_0']
+    """
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", type=Path, help=f"YAML recipe (default: the app's {RECIPE_FILE}; "
+                        f"with --demo its {DEMO_RECIPE_FILE})")
+    parser.add_argument("--demo", action="store_true", help="run the CPU demo: embedded SmolLM2-135M-Instruct, "
+                        "synthetic data, demo length")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="override a recipe field, e.g. --set grpo.max_steps=10 (repeatable)")
+    parser.add_argument("--backend", choices=["auto", "trl", "unsloth"], help="override run.backend")
+    parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                        help="continue a run folder from its newest complete checkpoint")
+    parser.add_argument("--gguf", nargs="*", default=["q8_0"], metavar="METHOD",
+                        help="GGUF quantisations to export (e.g. q8_0 f16 q4_k_m); none: --gguf with no method")
+    parser.add_argument("--push-to-hub", metavar="REPO", help="push the merged 16-bit model to this Hub repo "
+                        "(token from HF_TOKEN or `hf auth login`)")
+    parser.add_argument("--private", action="store_true", help="create the Hub repo private")
+    return parser
+
+
+def resolve_app_recipe(args: argparse.Namespace, app_dir: Path) -> Recipe:
+    """Load the recipe an app run should use.
+
+    With `--demo`, or when the tutorial recipe needs a GPU that is not there, the app's
+    `recipe_demo.yaml` (else the training package's CPU demo) is used, and the switch is logged with
+    its reason instead of failing.
+
+    Example:
+        >>> args = app_argument_parser("x").parse_args(["--demo", "--set", "grpo.max_steps=1"])
+        >>> resolve_app_recipe(args, Path("apps/phi4_gsm8k")).grpo["max_steps"]
+        1
+    """
+    app_dir = Path(app_dir)
+    recipe_path = args.recipe or app_dir / RECIPE_FILE
+    demo = args.demo
+    if not demo and args.recipe is None and not cuda_available():
+        logger.warning("No CUDA GPU here: %s needs Unsloth on a GPU, so this run switches to the CPU demo "
+                       "(embedded SmolLM2-135M-Instruct, synthetic data, demo length). Pass --demo to choose it "
+                       "explicitly, or --recipe/--backend trl to run a recipe on the CPU anyway.", recipe_path)
+        demo = True
+    if demo and args.recipe is None:
+        app_demo = app_dir / DEMO_RECIPE_FILE
+        recipe_path = app_demo if app_demo.is_file() else DEMO_RECIPE
+    overrides = list(args.set)
+    if args.backend:
+        overrides.append(f"run.backend={args.backend}")
+    recipe = load_recipe(recipe_path, overrides)
+    logger.info("Recipe: %s%s", recipe_path, f" with {', '.join(overrides)}" if overrides else "")
+    return recipe
+
+
+def base_model_path(recipe: Recipe) -> str:
+    """The base model a run trained on: the recipe's model, or the embedded one's cache folder.
+
+    Example:
+        >>> base_model_path(Recipe()).endswith("SmolLM2-135M-Instruct-0.1.2")
+        True
+    """
+    if recipe.model.name:
+        return recipe.model.name
+    from grpo_training.embedded import embedded_model_path
+
+    return str(embedded_model_path())
+
+
+EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def model_card_facts(recipe: Recipe) -> dict:
+    """What a model card should name for a run of `recipe`: the base model's Hub id and the data sets.
+
+    Example:
+        >>> model_card_facts(Recipe())
+        {'card_base_model': 'HuggingFaceTB/SmolLM2-135M-Instruct', 'datasets': []}
+    """
+    source = recipe.data.source
+    return {"card_base_model": recipe.model.name or EMBEDDED_HUB_ID,
+            "datasets": [] if source == "synthetic" or looks_like_path(source) else [source]}
+
+
+def print_run_summary(result, exported_lines: str = "") -> None:
+    """Print where a run's artefacts are, and how to open its SwanLab dashboard."""
+    lines = [f"\nRun folder {result.run_dir}", f"  LoRA           {result.lora_dir}"]
+    if exported_lines:
+        lines.append(exported_lines)
+    lines += [f"  reward curve   {result.curve_path}", f"  metrics        {result.metrics_path}",
+              f"  evaluation     {result.eval_path}",
+              f"  dashboard      hatch run swanlab watch {result.run_dir / 'swanlog'} --host 127.0.0.1 --port 5092"]
+    print("\n".join(lines))
