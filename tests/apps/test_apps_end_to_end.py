@@ -1,0 +1,100 @@
+"""Each app, run for real in demo mode (shortened: 2 GRPO steps, a few held-out prompts), as a user runs
+it: `python apps/<app>/train.py --demo ...`. The run folder's artefacts are then loaded back.
+
+The Phi-4 app also exports a q8_0 GGUF and its SwanLab log is opened in the dashboard (headless
+Chromium); the other two skip GGUF (`--gguf` with no method) to keep the suite short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from swanlab_browser import check_dashboard, find_chromium
+
+REPO = Path(__file__).resolve().parents[2]
+SHORT = ["--set", "grpo.max_steps=2", "--set", "grpo.save_steps=1", "--set", "data.synthetic_rows=48",
+         "--set", "data.eval_rows=4", "--set", "evaluation.max_new_tokens=24", "--set", "grpo.max_completion_length=24"]
+
+
+def run_app(app: str, tmp_path: Path, *extra: str) -> Path:
+    out = tmp_path / "runs"
+    command = [sys.executable, str(REPO / "apps" / app / "train.py"), "--demo", *SHORT,
+               "--set", f"run.output_dir={out}", "--set", f"run.name={app}-e2e", *extra]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    completed = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1500)
+    assert completed.returncode == 0, f"{app} failed:\n{completed.stdout[-4000:]}\n{completed.stderr[-6000:]}"
+    run_dir = out / f"{app}-e2e"
+    assert f"Run folder {run_dir}" in completed.stdout
+    return run_dir
+
+
+def check_run_folder(run_dir: Path, reward_names: list[str]) -> None:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from grpo_training.embedded import embedded_model_path
+
+    metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    steps = [row for row in metrics if "reward" in row]
+    assert [row["step"] for row in steps] == [1, 2]
+    for name in reward_names:
+        assert any(key.startswith(f"rewards/{name}") for key in steps[0]), (name, sorted(steps[0]))
+    assert (run_dir / "reward_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (run_dir / "recipe.yaml").is_file() and (run_dir / "train.log").is_file()
+    assert list((run_dir / "swanlog").glob("run-*")), "no SwanLab run in swanlog/"
+
+    evaluation = json.loads((run_dir / "eval.json").read_text())
+    assert [report["label"] for report in evaluation["reports"]] == ["before", "after"]
+    assert all(report["n"] == 4 for report in evaluation["reports"])
+
+    base_dir = embedded_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(run_dir / "lora")
+    inputs = tokenizer(["Natalia sold clips to 48 of her friends."], return_tensors="pt")
+    base = AutoModelForCausalLM.from_pretrained(base_dir)
+    with torch.no_grad():
+        base_logits = base(**inputs).logits
+    tuned = PeftModel.from_pretrained(base, run_dir / "lora")
+    merged = AutoModelForCausalLM.from_pretrained(run_dir / "merged_16bit", dtype=torch.float32)
+    with torch.no_grad():
+        lora_logits = tuned(**inputs).logits
+        merged_logits = merged(**inputs).logits
+    assert not torch.allclose(base_logits, lora_logits), "the LoRA does not change the model"
+    assert torch.allclose(lora_logits, merged_logits, atol=0.15, rtol=0), "merged model differs from base + LoRA"
+
+
+def test_phi4_gsm8k_demo_end_to_end(tmp_path: Path) -> None:
+    run_dir = run_app("phi4_gsm8k", tmp_path)
+    check_run_folder(run_dir, ["xmlcount", "soft_format", "strict_format", "integer", "correctness"])
+    gguf_files = list((run_dir / "gguf").glob("*.gguf"))
+    assert [path.name for path in gguf_files] == ["phi4_gsm8k.Q8_0.gguf"]
+    assert (run_dir / "gguf" / "Modelfile").is_file()
+
+    from transformers import AutoModelForCausalLM
+
+    reloaded = AutoModelForCausalLM.from_pretrained(run_dir / "gguf", gguf_file=gguf_files[0].name)
+    assert reloaded.config.vocab_size == 49152
+
+    if find_chromium() is None:
+        pytest.skip("Chromium not installed (apt-get install -y chromium): dashboard not opened")
+    summary = check_dashboard(run_dir / "swanlog", tmp_path / "phi4_demo_dashboard.png", experiment_name="phi4_gsm8k-e2e")
+    assert [step for step, _ in summary["reward_points"]] == [1, 2]
+
+
+def test_r1_qwen3_dapo_id_demo_end_to_end(tmp_path: Path) -> None:
+    run_dir = run_app("r1_qwen3_dapo_id", tmp_path, "--gguf")
+    check_run_folder(run_dir, ["think_format_exact", "think_format_approx", "answer_check", "number_check", "language"])
+    reports = json.loads((run_dir / "eval.json").read_text())["reports"]
+    assert all(report["target_language"] == "id" and report["target_language_rate"] is not None for report in reports)
+
+
+def test_gemma3_gsm8k_demo_end_to_end(tmp_path: Path) -> None:
+    run_dir = run_app("gemma3_gsm8k", tmp_path, "--gguf")
+    check_run_folder(run_dir, ["xmlcount", "correctness"])
+    assert not (run_dir / "gguf").exists()
