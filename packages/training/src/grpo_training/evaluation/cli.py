@@ -53,10 +53,13 @@ def main_eval(argv: list[str] | None = None) -> int:
     if args.n < 1:
         parser.error(f"--n must be >= 1, got {args.n}")
     sampling = _sampling(args)
-    rows = _load_rows(args)
+    try:
+        rows = _load_rows(args)
+        model, tokenizer, name = load_for_inference(args.model, args.lora)
+    except (OSError, ValueError) as error:  # grpo_data's errors are ValueErrors; missing paths OSErrors
+        parser.error(str(error))
     prefix = _unescape(args.prefix)
 
-    model, tokenizer, name = load_for_inference(args.model, args.lora)
     common = dict(task=args.task, prefix=prefix, target_language=args.target_language, sampling=sampling,
                   batch_size=args.batch_size, model_name=name)
     with adapter_disabled(model) as base:
@@ -87,7 +90,10 @@ def main_generate(argv: list[str] | None = None) -> int:
     prompt = args.prompt or TUTORIAL_PROMPTS[args.preset]
     system_prompt = None if args.system_prompt == "none" else _system_prompt(args.system_prompt)
 
-    model, tokenizer, name = load_for_inference(args.model, args.lora)
+    try:
+        model, tokenizer, name = load_for_inference(args.model, args.lora)
+    except OSError as error:
+        parser.error(str(error))
     print(f"model: {name}" + (f" + LoRA {args.lora}" if args.lora else ""))
     print(f"sampling: {sampling.describe()}")
     for result in generate_variants(model, tokenizer, prompt, system_prompt, sampling, with_lora=bool(args.lora)):
