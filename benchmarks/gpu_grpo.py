@@ -240,7 +240,7 @@ def worker_wrapper(cli: argparse.Namespace) -> None:
     train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
     prepared = prepare_data(recipe, train_tokenizer)
     trainer, plan = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, choice)
-    clock = StepClock()
+    clock = StepClock(progress_file=f"{cli.out}.partial")
     trainer.add_callback(clock)
     wrapped = time_rollouts(trainer, clock)
     trainer.train()
@@ -274,7 +274,7 @@ def worker_trl(cli: argparse.Namespace) -> None:
                       gradient_checkpointing_kwargs={"use_reentrant": False})
     trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=REWARD_FUNCS, args=args,
                           train_dataset=get_gsm8k_questions(str(CARRY / "gsm8k_head.jsonl")), peft_config=peft_config)
-    clock = StepClock()
+    clock = StepClock(progress_file=f"{cli.out}.partial")
     trainer.add_callback(clock)
     wrapped = time_rollouts(trainer, clock)
     trainer.train()
@@ -356,6 +356,9 @@ def run_path(path: str, model_dir: Path, settings_name: str, settings: dict[str,
         record = json.loads(out.read_text(encoding="utf-8"))
     else:
         record = {"path": path, "label": LABELS.get(path, path), "error": f"exit {code}; see the log", "settings": settings}
+        partial = out.with_name(out.name + ".partial")
+        if partial.is_file():  # the steps it finished before failing or timing out
+            record["partial"] = json.loads(partial.read_text(encoding="utf-8"))
     record["wall_seconds"] = wall
     print(f"  path {path}: {'ok' if 'error' not in record else record['error']} in {wall:.0f} s", flush=True)
     return record
@@ -437,8 +440,9 @@ def bench(cli: argparse.Namespace) -> None:
                                 recipe=cli.recipe))
     text, summary = table(records)
     header = (f"shape {cli.shape} ({SHAPES[cli.shape][0]}, {json.loads((model_dir / '.complete').read_text())['parameters'] / 1e9:.2f} B, "
-              f"vocab {SHAPES[cli.shape][1]['vocab_size']}), settings {cli.settings}{' (recipe ' + cli.recipe + ')' if cli.recipe else ''}: "
-              f"{settings}; {cli.warmup} warm-up + {cli.steps} measured steps per run")
+              f"vocab {SHAPES[cli.shape][1]['vocab_size']}), "
+              + (f"the settings of recipe {cli.recipe}" if cli.recipe else f"settings {cli.settings}: {settings}")
+              + f"; {cli.warmup} warm-up + {cli.steps} measured steps per run")
     print(header + "\n" + text, flush=True)
     target = save_results(tag, {"shape": cli.shape, "settings_name": cli.settings, "settings": settings,
                                 "command": " ".join(sys.argv), "header": header, "table": text, **summary,

@@ -35,7 +35,7 @@ case $step in
     ;;
   c2)
     pipi /tmp/site .whl-b/*.whl && echo "installed whl-b"
-    bench bench llama-1b --settings r16all-8x256 --paths a,b,a,b,c
+    bench bench llama-1b --settings r16all-8x256 --paths a,b,c --warmup 2 --steps 5 --timeout 200
     ;;
   c3)
     bench bench phi4-llama --settings t1 --paths a,b --warmup 1 --steps 5 --timeout 280
@@ -44,7 +44,7 @@ case $step in
     python3 benchmarks/gpu_grpo.py build qwen3-8b && \
       bench recipe qwen3-8b apps/r1_qwen3_dapo_id/recipe.yaml --warmup 1 --steps 2 --timeout 200
     python3 benchmarks/gpu_grpo.py build gemma3-4b && \
-      bench recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --warmup 1 --steps 2 --timeout 200
+      bench recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --warmup 1 --steps 2 --timeout 420
     rm -rf /tmp/models/gemma3-4b
     ;;
   c5)

@@ -27,7 +27,8 @@ GIB = 1024**3
 class StepClock(TrainerCallback):
     """Per optimizer step: wall seconds, rollout seconds and generated tokens; and every training log."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress_file: str | Path | None = None) -> None:
+        self.progress_file = Path(progress_file) if progress_file else None
         self.step_seconds: list[float] = []
         self.rollout_seconds: list[float] = []
         self.rollout_tokens: list[int] = []
@@ -51,6 +52,12 @@ class StepClock(TrainerCallback):
         self.rollout_seconds.append(self._rollout_s)
         self.rollout_tokens.append(self._rollout_tokens)
         self._rollout_s, self._rollout_tokens = 0.0, 0
+        if self.progress_file is not None:  # a run killed at its time limit still leaves its steps
+            self.progress_file.write_text(json.dumps({"step_seconds": self.step_seconds,
+                                                      "rollout_seconds": self.rollout_seconds,
+                                                      "rollout_tokens": self.rollout_tokens,
+                                                      "peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB,
+                                                      "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB}))
         return control
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -136,7 +143,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-def write_measurement(path: str | Path, clock: StepClock, *, warmup: int, **facts: Any) -> dict[str, Any]:
+def write_measurement(out_file: str | Path, clock: StepClock, *, warmup: int, **facts: Any) -> dict[str, Any]:
     """Write one path's figures (summary, raw per-step lists, memory, versions) as JSON, atomically."""
     record = {
         **facts,
@@ -149,8 +156,8 @@ def write_measurement(path: str | Path, clock: StepClock, *, warmup: int, **fact
         "logs": clock.logs,
         "versions": versions(),
     }
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    target = Path(out_file)
+    tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    os.replace(tmp, target)
     return record

@@ -187,7 +187,7 @@ if __name__ == "__main__":
 
     from gpu_timing import StepClock, time_rollouts, write_measurement
 
-    clock = StepClock()
+    clock = StepClock(progress_file=f"{cli.out}.partial")
     trainer.add_callback(clock)
     wrapped = time_rollouts(trainer, clock)
     trainer.train()
