@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from grpo_export.verify import DEFAULT_PROMPTS
+
+# One verification prompt keeps the suite fast on 2 shared cores; the library default is all three.
+TEST_PROMPTS = DEFAULT_PROMPTS[1:2]
 TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -60,6 +64,14 @@ def embedded_peft(embedded_dir):
 
 
 @pytest.fixture(scope="session")
+def embedded_reference(embedded_peft, embedded_tokenizer):
+    """base+LoRA's greedy tokens and logits on TEST_PROMPTS (computed once)."""
+    from grpo_export.verify import make_reference
+
+    return make_reference(embedded_peft, embedded_tokenizer, TEST_PROMPTS)
+
+
+@pytest.fixture(scope="session")
 def embedded_lora_dir(embedded_peft, embedded_tokenizer, tmp_path_factory) -> Path:
     from grpo_export import save_lora
 
@@ -70,7 +82,7 @@ def embedded_lora_dir(embedded_peft, embedded_tokenizer, tmp_path_factory) -> Pa
 def embedded_merged_dir(embedded_dir, embedded_lora_dir) -> Path:
     from grpo_export import merge
 
-    return merge(embedded_dir, embedded_lora_dir, embedded_lora_dir.parent / "merged")
+    return merge(embedded_dir, embedded_lora_dir, embedded_lora_dir.parent / "merged", prompts=TEST_PROMPTS)
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +92,7 @@ def embedded_gguf(embedded_merged_dir, quantizer):
 
     report: list[dict] = []
     paths = to_gguf(embedded_merged_dir, embedded_merged_dir.parent / "gguf", ["f16", "q8_0", "q4_k_m"],
-                    model_name="smollm2-grpo", report=report)
+                    model_name="smollm2-grpo", report=report, prompts=DEFAULT_PROMPTS)
     return paths, report
 
 

@@ -1,0 +1,50 @@
+"""GGUF on the embedded SmolLM2 (LoRA-merged): f16 + q8_0 + q4_k_m in one call, verified on reload."""
+
+from __future__ import annotations
+
+import gguf
+import pytest
+
+from grpo_export import ExportError
+from grpo_export.gguf_export import normalise_methods, to_gguf
+
+
+def test_one_call_writes_each_method_and_a_modelfile(embedded_gguf):
+    paths, report = embedded_gguf
+    assert [p.name for p in paths] == ["smollm2-grpo.F16.gguf", "smollm2-grpo.Q8_0.gguf", "smollm2-grpo.Q4_K_M.gguf"]
+    folder = paths[0].parent
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*(p.name for p in paths), "Modelfile"])
+    modelfile = (folder / "Modelfile").read_text()
+    assert modelfile.startswith("FROM ./smollm2-grpo.F16.gguf\n")
+    assert "<|im_start|>assistant" in modelfile and 'PARAMETER stop "<|im_end|>"' in modelfile
+    assert not list(folder.parent.glob(".gguf.*"))  # no temp folders left behind
+
+
+def test_verification_figures_meet_the_bar(embedded_gguf):
+    _, report = embedded_gguf
+    by_method = {r["method"]: r for r in report}
+    assert by_method["f16"]["top1_agreement"] == 1.0  # same greedy tokens
+    assert by_method["q8_0"]["top1_agreement"] >= 0.95 and by_method["q8_0"]["relative_logit_error"] < 0.1
+    assert by_method["q4_k_m"]["file_type"] == "MOSTLY_Q4_K_M"  # loaded and generated
+    assert by_method["q4_k_m"]["bytes"] < by_method["q8_0"]["bytes"] < by_method["f16"]["bytes"]
+
+
+def test_smollm2_width_576_makes_llama_cpp_fall_back_for_some_tensors(embedded_gguf):
+    """576 is not a multiple of 256: llama.cpp quantises those rows with non-K blocks (documented limit)."""
+    q4_k_m = embedded_gguf[0][2]
+    types = {t.tensor_type for t in gguf.GGUFReader(str(q4_k_m)).tensors if len(t.shape) == 2}
+    k_types = {gguf.GGMLQuantizationType.Q4_K, gguf.GGMLQuantizationType.Q5_K, gguf.GGMLQuantizationType.Q6_K}
+    assert types - k_types, "expected fallback (non-K) blocks for 576-wide rows"
+
+
+def test_method_names_and_bad_input(tmp_path):
+    assert normalise_methods(["Q4_K_M", "not_quantized", "q4_k_m"]) == ["q4_k_m", "f16"]
+    with pytest.raises(ExportError, match="Unknown GGUF method 'q9_9'"):
+        normalise_methods("q9_9")
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "config.json").write_text("{}")
+    with pytest.raises(ExportError, match="has no weights"):
+        to_gguf(tmp_path / "adapter", tmp_path / "out")
+    with pytest.raises(ExportError, match="Cannot read"):
+        to_gguf(tmp_path / "missing", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

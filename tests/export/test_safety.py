@@ -1,0 +1,66 @@
+"""Interrupted or failed exports never replace a good artefact nor leave a half-written one."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from grpo_export import ExportVerificationError, InsufficientDiskSpaceError, to_gguf
+from grpo_export import gguf_export, verify
+from grpo_export.atomic import ensure_free_space, staged_output_dir
+
+from conftest import make_tiny_model
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_staged_dir_replaces_only_on_success(tmp_path):
+    target = tmp_path / "model"
+    with staged_output_dir(target) as staging:
+        (staging / "weights").write_text("good")
+    with pytest.raises(RuntimeError):
+        with staged_output_dir(target) as staging:
+            (staging / "weights").write_text("half")
+            raise RuntimeError("disk died")
+    assert (target / "weights").read_text() == "good"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_disk_space_check_refuses_an_impossible_write(tmp_path):
+    free = shutil.disk_usage(tmp_path).free
+    with pytest.raises(InsufficientDiskSpaceError, match="GB is free"):
+        ensure_free_space(tmp_path / "not-yet" / "there", free * 2)
+
+
+@pytest.fixture
+def tiny_with_good_gguf(embedded_tokenizer, tmp_path):
+    model_dir = make_tiny_model("llama", tmp_path / "tiny", embedded_tokenizer)
+    out = tmp_path / "gguf"
+    to_gguf(model_dir, out, "f16")
+    return model_dir, out, _snapshot(out)
+
+
+def test_failed_verification_keeps_the_old_gguf(tiny_with_good_gguf, monkeypatch, tmp_path):
+    model_dir, out, before = tiny_with_good_gguf
+    # a bar no export can meet: the check runs for real, on real files, and fails
+    monkeypatch.setitem(verify.TOLERANCES, "f16", verify.Tolerance(1.01, None))
+    with pytest.raises(ExportVerificationError, match="Verification of GGUF tiny.F16.gguf failed"):
+        to_gguf(model_dir, out, "f16")
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gguf", "tiny"]
+
+
+def test_interrupted_export_keeps_the_old_gguf(tiny_with_good_gguf, monkeypatch, tmp_path, quantizer):
+    model_dir, out, before = tiny_with_good_gguf
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C after the conversion, during quantisation
+
+    monkeypatch.setattr(gguf_export, "quantize_gguf", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        to_gguf(model_dir, out, ["f16", "q4_k_m"])
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gguf", "tiny"]
