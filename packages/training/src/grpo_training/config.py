@@ -129,6 +129,8 @@ class DataConfig:
     synthetic_rows: int = field(default=512, metadata={"help": "Rows generated when source is 'synthetic'."})
     system_prompt: str | None = field(default="xml", metadata={"help": "A name in grpo_data.SYSTEM_PROMPTS or "
                                       "literal text; None = no system message."})
+    one_shot: bool = field(default=False, metadata={"help": "gsm8k: put tutorial 1's worked example "
+                           "(grpo_data.one_shot_messages) between the system and the user message."})
     prefill: str = field(default="", metadata={"help": "Text the assistant turn starts with (e.g. "
                          "'<reasoning>\\n'); generation continues it and the format rewards get it as prefix."})
     prompt_length_quantile: float | None = field(default=None, metadata={"help": "Keep prompts up to this "
@@ -546,6 +548,9 @@ def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path 
                               "an existing .jsonl/.json/.parquet file or folder, or 'synthetic'")
     if data.synthetic_rows < 1:
         raise RecipeError(f"data.synthetic_rows: must be >= 1, got {data.synthetic_rows}")
+    if data.one_shot and data.loader != "gsm8k":
+        raise RecipeError(f"data.one_shot: tutorial 1's one-shot example is for the gsm8k loader, not {data.loader!r}; "
+                          "set data.one_shot=false")
     if data.eval_rows < 0:
         raise RecipeError(f"data.eval_rows: must be >= 0, got {data.eval_rows}")
     if data.prompt_length_quantile is not None and not 0 < data.prompt_length_quantile <= 1:

@@ -76,7 +76,8 @@ def load_prompts(recipe: Recipe) -> tuple[datasets.Dataset, dict[str, Any]]:
         source = data.source
     loader = grpo_data.load_dapo if data.loader == "dapo" else grpo_data.load_gsm8k
     config = data.config or ("en" if data.loader == "dapo" else "main")
-    rows = loader(source, config=config, split=data.split, system_prompt=system_prompt, report=report)
+    extra = {"one_shot": True} if data.one_shot else {}
+    rows = loader(source, config=config, split=data.split, system_prompt=system_prompt, report=report, **extra)
     stats = report.to_dict()
     logger.info("Data: %s -> %d rows read, %d kept, %d dropped %s", stats.get("source"), stats.get("rows_read", 0),
                 stats.get("rows_kept", 0), stats.get("rows_dropped", 0), stats.get("dropped_by_reason") or "")
