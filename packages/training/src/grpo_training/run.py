@@ -154,8 +154,11 @@ def build_trainer(
         sampler,
         CheckpointMarker(),
     ]
+    # Evaluation during training (tutorial 2's optional eval split): on when the recipe sets grpo.eval_strategy.
+    eval_during_training = str(plan.kwargs.get("eval_strategy", "no")) != "no" and prepared.eval is not None
     trainer = build_grpo_trainer(model, tokenizer, plan, backend, reward_funcs=reward_funcs,
-                                 train_dataset=prepared.train, callbacks=callbacks)
+                                 train_dataset=prepared.train, callbacks=callbacks,
+                                 eval_dataset=prepared.eval if eval_during_training else None)
     sampler.trainer = trainer
     from transformers.trainer_callback import PrinterCallback
 
