@@ -120,6 +120,7 @@ def test_eval_json_round_trips_and_leaves_no_temp_file(tmp_path):
     assert data["reports"][0]["sampling"] == SamplingSettings(max_new_tokens=96).to_dict()
     assert "max_new_tokens=96" in data["table"]
     assert [p.name for p in path.parent.iterdir()] == ["eval.json"]
+    assert path.stat().st_mode & 0o777 == 0o644  # readable like any report, not the temp file's 0600
 
 
 def test_failed_eval_json_write_keeps_the_previous_file(tmp_path):

@@ -81,6 +81,7 @@ def write_eval_json(path: str | os.PathLike, reports: Sequence[EvalReport]) -> P
         with handle:
             json.dump(payload, handle, indent=2, ensure_ascii=False)
             handle.write("\n")
+        os.chmod(handle.name, 0o644)  # NamedTemporaryFile is private (0600); the report is not
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
