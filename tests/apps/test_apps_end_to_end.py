@@ -19,7 +19,9 @@ from swanlab_browser import check_dashboard, find_chromium
 
 REPO = Path(__file__).resolve().parents[2]
 SHORT = ["--set", "grpo.max_steps=2", "--set", "grpo.save_steps=1", "--set", "data.synthetic_rows=48",
-         "--set", "data.eval_rows=4", "--set", "evaluation.max_new_tokens=24", "--set", "grpo.max_completion_length=24"]
+         "--set", "data.eval_rows=4", "--set", "evaluation.max_new_tokens=24"]
+# Completions keep the demo length (96 tokens): shorter ones never close a tag, every reward in a group is
+# equal, all advantages are 0, and the run rightly refuses an adapter that did not train.
 
 
 def run_app(app: str, tmp_path: Path, *extra: str) -> Path:
@@ -66,7 +68,10 @@ def check_run_folder(run_dir: Path, reward_names: list[str]) -> None:
         lora_logits = tuned(**inputs).logits
         merged_logits = merged(**inputs).logits
     assert not torch.allclose(base_logits, lora_logits), "the LoRA does not change the model"
-    assert torch.allclose(lora_logits, merged_logits, atol=0.15, rtol=0), "merged model differs from base + LoRA"
+    # The merged model is saved in bfloat16: the bar is grpo_export's own for bf16 merges.
+    top1_agreement = (lora_logits.argmax(-1) == merged_logits.argmax(-1)).float().mean().item()
+    relative_error = ((lora_logits - merged_logits).norm() / lora_logits.norm()).item()
+    assert top1_agreement >= 0.97 and relative_error <= 0.05, (top1_agreement, relative_error)
 
 
 def test_phi4_gsm8k_demo_end_to_end(tmp_path: Path) -> None:
