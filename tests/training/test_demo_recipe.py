@@ -1,15 +1,13 @@
-"""The CPU demo recipe of tutorial 1 (apps/phi4_gsm8k/recipe_demo.yaml): valid, and what the demo tuning chose."""
+"""The CPU demo recipe of tutorial 1 (grpo_training/recipes/demo_cpu.yaml): valid, and what the demo tuning chose."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from grpo_training.config import RecipeError, load_recipe
+from grpo_training.config import DEMO_RECIPE as DEMO
 from grpo_training.prepare import load_prompts
-
-DEMO = Path(__file__).resolve().parents[2] / "apps" / "phi4_gsm8k" / "recipe_demo.yaml"
 
 
 def test_demo_recipe_is_valid_and_holds_out_enough_prompts():

@@ -73,7 +73,8 @@ class RunResult:
 
 
 def make_run_dir(recipe: Recipe, resume_from: str | Path | None = None) -> Path:
-    """The run folder: `resume_from` when resuming, else `<output_dir>/<name or recipe-timestamp>`."""
+    """The run folder: `resume_from` when resuming, else `<output_dir>/<name or recipe-timestamp>`; a name
+    that already holds a run gets a timestamp suffix, so no run is ever written over."""
     if resume_from is not None:
         run_dir = Path(resume_from)
         if not run_dir.is_dir():
@@ -85,6 +86,13 @@ def make_run_dir(recipe: Recipe, resume_from: str | Path | None = None) -> Path:
         name = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         recipe.run.name = name
     run_dir = Path(recipe.run.output_dir) / name
+    if run_dir.exists() and any(run_dir.iterdir()):
+        # A finished or killed run already lives there: never write over it (--resume continues it).
+        fresh = run_dir.with_name(f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+        logger.warning("Run folder %s already holds a run (continue it with --resume %s); this run writes to %s",
+                       run_dir, run_dir, fresh)
+        run_dir = fresh
+        recipe.run.name = fresh.name
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
 

@@ -1,0 +1,23 @@
+"""A run never writes into a folder that already holds another run."""
+
+from __future__ import annotations
+
+from grpo_training.config import DEMO_RECIPE, load_recipe
+from grpo_training.run import make_run_dir
+
+
+def test_a_second_run_with_the_same_name_gets_its_own_folder(tmp_path):
+    first = make_run_dir(load_recipe(DEMO_RECIPE, [f"run.output_dir={tmp_path}", "run.name=demo"]))
+    (first / "metrics.jsonl").write_text('{"step": 1, "reward": 0.5}\n')
+    recipe = load_recipe(DEMO_RECIPE, [f"run.output_dir={tmp_path}", "run.name=demo"])
+    second = make_run_dir(recipe)
+    assert second != first and second.parent == first.parent and second.name.startswith("demo-")
+    assert recipe.run.name == second.name
+    assert (first / "metrics.jsonl").read_text() == '{"step": 1, "reward": 0.5}\n'
+    assert not any(second.iterdir())
+
+
+def test_resume_uses_the_existing_folder(tmp_path):
+    first = make_run_dir(load_recipe(DEMO_RECIPE, [f"run.output_dir={tmp_path}", "run.name=demo"]))
+    (first / "recipe.yaml").write_text("x: 1\n")
+    assert make_run_dir(load_recipe(DEMO_RECIPE), resume_from=first) == first
