@@ -16,22 +16,18 @@ The steps, as in the notebook:
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 from grpo_export.run_export import export_run
 from grpo_training import run_grpo
-from grpo_training.app import (app_argument_parser, base_model_path, model_card_facts, print_run_summary,
-                               resolve_app_recipe)
+from grpo_training.app import app_setup, base_model_path, model_card_facts, print_run_summary
 
 APP_DIR = Path(__file__).resolve().parent
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    args = app_argument_parser(__doc__).parse_args(argv)
-    recipe = resolve_app_recipe(args, APP_DIR)
+    recipe, args = app_setup(__doc__, APP_DIR, argv)  # the tutorial's recipe, or the CPU demo (said why)
 
     # 1-5: data -> rewards -> GRPO -> before/after evaluation -> LoRA (verified to have trained)
     result = run_grpo(recipe, resume_from=args.resume)

@@ -196,15 +196,42 @@ def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, card
     return plan
 
 
+EVAL_METRICS = ("answer_accuracy", "format_compliance", "target_language_rate")
+
+
 def load_evaluation_table(path: str | Path) -> list[dict]:
-    """Read an evaluation table (JSON list of row dicts, or {"rows": [...]}) for the model card.
+    """Read an evaluation table for the model card: a JSON list of row dicts, `{"rows": [...]}`, or a
+    training run's `eval.json` (`{"reports": [...]}`, one report per label such as "before"/"after"),
+    which becomes one row per metric with one column per report.
 
     Example:
-        >>> load_evaluation_table("eval.json")  # doctest: +SKIP
-        [{'metric': 'accuracy', 'before': 0.31, 'after': 0.52}]
+        >>> import json, tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "eval.json"
+        >>> _ = path.write_text(json.dumps({"reports": [
+        ...     {"label": "before", "n": 64, "answer_accuracy": 0.1, "format_compliance": 0.5, "target_language_rate": None},
+        ...     {"label": "after", "n": 64, "answer_accuracy": 0.2, "format_compliance": 1.0, "target_language_rate": None}]}))
+        >>> load_evaluation_table(path)[1]
+        {'metric': 'format_compliance', 'before': 0.5, 'after': 1.0, 'n': 64}
     """
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise HubPushError(f"{path}: cannot read the evaluation table ({error})") from None
+    if isinstance(data, dict) and isinstance(data.get("reports"), list):
+        return _rows_from_reports(data["reports"], path)
     rows = data.get("rows", data) if isinstance(data, dict) else data
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise HubPushError(f"{path}: expected a JSON list of row objects (or {{'rows': [...]}}).")
+        raise HubPushError(f"{path}: expected a JSON list of row objects, {{'rows': [...]}} or a run's eval.json.")
+    return rows
+
+
+def _rows_from_reports(reports: list, path: str | Path) -> list[dict]:
+    if not all(isinstance(report, dict) and "label" in report for report in reports):
+        raise HubPushError(f"{path}: every entry of 'reports' needs a 'label' (a run's eval.json)")
+    rows = []
+    for metric in EVAL_METRICS:
+        values = {report["label"]: report.get(metric) for report in reports}
+        if all(value is None for value in values.values()):
+            continue
+        rows.append({"metric": metric, **values, "n": max(report.get("n", 0) for report in reports)})
     return rows

@@ -9,45 +9,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grpo_export.errors import ExportError, HubPushError
+from grpo_export.errors import ExportError
 from grpo_export.gguf_export import to_gguf
-from grpo_export.hub import ModelCardInfo, PushPlan, push_to_hub
+from grpo_export.hub import ModelCardInfo, PushPlan, load_evaluation_table, push_to_hub
 from grpo_export.merge import merge
-
-EVAL_METRICS = ("answer_accuracy", "format_compliance", "target_language_rate")
-
-
-def evaluation_rows(eval_json: str | Path) -> list[dict]:
-    """Turn a run's `eval.json` (reports labelled e.g. "before"/"after") into model-card table rows,
-    one per metric with one column per report.
-
-    Example:
-        >>> import json, tempfile, pathlib
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "eval.json"
-        >>> _ = path.write_text(json.dumps({"reports": [
-        ...     {"label": "before", "n": 64, "answer_accuracy": 0.1, "format_compliance": 0.5, "target_language_rate": None},
-        ...     {"label": "after", "n": 64, "answer_accuracy": 0.2, "format_compliance": 1.0, "target_language_rate": None}]}))
-        >>> evaluation_rows(path)[1]
-        {'metric': 'format_compliance', 'before': 0.5, 'after': 1.0, 'n': 64}
-    """
-    path = Path(eval_json)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        reports = data["reports"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise HubPushError(f"{path}: not a run's eval.json with a 'reports' list ({error})") from None
-    rows = []
-    for metric in EVAL_METRICS:
-        values = {report["label"]: report.get(metric) for report in reports}
-        if all(value is None for value in values.values()):
-            continue
-        rows.append({"metric": metric, **values, "n": max(report.get("n", 0) for report in reports)})
-    return rows
-
 
 def card_info_from_run(run_dir: str | Path, *, base_model: str | None, datasets: list[str] | None = None,
                        language: list[str] | None = None) -> ModelCardInfo:
@@ -66,7 +34,7 @@ def card_info_from_run(run_dir: str | Path, *, base_model: str | None, datasets:
         datasets=list(datasets or []),
         language=language,
         recipe=recipe_file.read_text(encoding="utf-8") if recipe_file.is_file() else None,
-        evaluation=evaluation_rows(eval_file) if eval_file.is_file() else [],
+        evaluation=load_evaluation_table(eval_file) if eval_file.is_file() else [],
     )
 
 

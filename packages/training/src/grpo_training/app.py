@@ -79,6 +79,19 @@ def resolve_app_recipe(args: argparse.Namespace, app_dir: Path) -> Recipe:
     return recipe
 
 
+def app_setup(description: str, app_dir: Path, argv: list[str] | None = None) -> tuple[Recipe, argparse.Namespace]:
+    """Start an app: console logging, its command line, and the recipe to run (see `resolve_app_recipe`).
+
+    Example:
+        >>> recipe, args = app_setup("x", Path("apps/phi4_gsm8k"), ["--demo"])
+        >>> recipe.model.name is None, args.gguf
+        (True, ['q8_0'])
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = app_argument_parser(description).parse_args(argv)
+    return resolve_app_recipe(args, app_dir), args
+
+
 def base_model_path(recipe: Recipe) -> str:
     """The base model a run trained on: the recipe's model, or the embedded one's cache folder.
 
