@@ -1,4 +1,4 @@
-"""`python -m grpo_training {train,eval,generate}`."""
+"""`python -m grpo_training {train,launch,eval,generate}`."""
 
 import sys
 

@@ -1,7 +1,9 @@
-"""Command line: `python -m grpo_training {train,eval,generate} ...` (also the `grpo-train` script).
+"""Command line: `python -m grpo_training {train,launch,eval,generate} ...` (also the `grpo-train` script).
 
     python -m grpo_training train RECIPE.yaml [--set section.field=value ...] [--backend auto|trl|unsloth]
     python -m grpo_training train --resume RUNS/NAME [--set grpo.max_steps=80]
+    python -m grpo_training launch --num-processes N [--config ddp|fsdp|zero2|zero3] RECIPE.yaml [--set ...]
+                                           (N GPUs through accelerate launch; see `launch --help`)
     python -m grpo_training eval ...       (see `python -m grpo_training eval --help`)
     python -m grpo_training generate ...   (see `python -m grpo_training generate --help`)
 
@@ -62,10 +64,13 @@ def main_train(argv: list[str]) -> int:
     if args.check:
         print(f"recipe OK: {recipe_path}")
         return 0
+    from grpo_training import distributed
     from grpo_training.run import run_grpo
 
     result = run_grpo(recipe, resume_from=args.resume, backend=args.backend)
-    print(f"run folder: {result.run_dir}\nLoRA: {result.lora_dir}\nsteps: {result.global_step}")
+    if distributed.is_main_process():
+        print(f"run folder: {result.run_dir}\nLoRA: {result.lora_dir}\nsteps: {result.global_step}")
+    distributed.finish()
     return 0
 
 
@@ -84,15 +89,19 @@ def _peek_backend(recipe_path: str, overrides: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch `train`, `eval`, `generate`."""
+    """Dispatch `train`, `launch`, `eval`, `generate`."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ("train", "eval", "generate")
+    commands = ("train", "launch", "eval", "generate")
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__.split("\n\nExample:")[0], file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     command, rest = argv[0], argv[1:]
     if command == "train":
         return main_train(rest)
+    if command == "launch":
+        from grpo_training.launch import main_launch
+
+        return main_launch(rest)
     from grpo_training.evaluation import cli as evaluation_cli
 
     if command == "eval":
