@@ -12,6 +12,7 @@ becomes (and is replaced by, via exec)
 Everything after the launch options goes to `train` unchanged. `--cpu` sets `ACCELERATE_USE_CPU=true`
 for the processes instead of passing accelerate's own `--cpu`: that flag selects accelerate's single-process
 launcher (it expects mpirun for several CPU processes), whereas the config's launcher (torchrun) starts N.
+It also sets `ACCELERATE_TORCH_DEVICE=cpu` (see `CPU_ENV`).
 
 Example:
     >>> argv, env = build_launch_command(2, "ddp", ["demo.yaml"], cpu=True)
@@ -28,6 +29,10 @@ import sys
 from pathlib import Path
 
 ACCELERATE_CONFIGS_DIR = Path(__file__).parent / "accelerate_configs"
+# CPU processes: accelerate's CPU mode, on the device "cpu". Left alone, accelerate names it "cpu:<n>",
+# which torch.load cannot map to, so resuming a checkpoint (the Trainer maps the optimizer state to the
+# process's device when there are several) would fail.
+CPU_ENV = {"ACCELERATE_USE_CPU": "true", "ACCELERATE_TORCH_DEVICE": "cpu"}
 ACCELERATE_CONFIGS = {
     "ddp": "ddp.yaml",
     "fsdp": "fsdp.yaml",
@@ -78,7 +83,7 @@ def build_launch_command(
     argv += ["-m", "grpo_training", "train", *(train_args or [])]
     env = dict(os.environ)
     if cpu:
-        env["ACCELERATE_USE_CPU"] = "true"
+        env.update(CPU_ENV)
     return argv, env
 
 
@@ -108,6 +113,12 @@ def main_launch(argv: list[str]) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.cpu and args.config in ("zero2", "zero3"):
+        print(f"error: --cpu with --config {args.config}: DeepSpeed needs GPUs; use --config ddp", file=sys.stderr)
+        return 2
+    if args.cpu and args.config == "fsdp":
+        print("note: --cpu with --config fsdp: accelerate runs CPU processes as plain data parallel "
+              "(its FSDP needs GPUs)", file=sys.stderr)
     from grpo_training.cli import main_train
 
     # A bad recipe or option fails now, once, instead of once per process after torchrun started them.
@@ -115,7 +126,7 @@ def main_launch(argv: list[str]) -> int:
     if status:
         return status
     if args.dry_run:
-        prefix = "ACCELERATE_USE_CPU=true " if args.cpu else ""
+        prefix = "".join(f"{key}={value} " for key, value in CPU_ENV.items()) if args.cpu else ""
         print(prefix + shlex.join(command))
         return 0
     sys.stdout.flush()
