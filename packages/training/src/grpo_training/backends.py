@@ -60,18 +60,27 @@ def select_backend(requested: str = "auto", *, import_early: bool = False, log: 
     Raises:
         BackendError: "unsloth" requested without CUDA or without the unsloth package.
     """
-    cuda = cuda_available()
+    from grpo_training import distributed
+
+    # `launch --cpu` (ACCELERATE_USE_CPU) trains on CPUs even where a GPU is present.
+    cuda = cuda_available() and not distributed.uses_cpu()
     has_unsloth = importlib.util.find_spec("unsloth") is not None
+    processes = distributed.world_size()
     facts = f"CUDA {'available' if cuda else 'not available'}, unsloth {'installed' if has_unsloth else 'not installed'}"
+    if processes > 1:
+        facts += f", {processes} processes"
     if requested == "trl":
         choice = BackendChoice("trl", f"requested; {facts}", cuda)
     elif requested == "unsloth":
         if not cuda or not has_unsloth:
             raise BackendError(f"backend 'unsloth' needs a CUDA GPU and `pip install grpo-training[unsloth]` ({facts}); "
                                "use --backend trl (or auto) here")
+        if processes > 1:
+            raise BackendError(f"backend 'unsloth' trains on one GPU ({facts}); several GPUs run on the trl backend: "
+                               "--backend trl (or auto)")
         choice = BackendChoice("unsloth", f"requested; {facts}", cuda)
     elif requested == "auto":
-        name = "unsloth" if cuda and has_unsloth else "trl"
+        name = "unsloth" if cuda and has_unsloth and processes == 1 else "trl"
         choice = BackendChoice(name, f"auto; {facts}", cuda)
     else:
         raise BackendError(f"unknown backend {requested!r}; expected auto, trl or unsloth")
@@ -262,17 +271,20 @@ def build_grpo_trainer(model: Any, tokenizer: Any, plan: GRPOArgsPlan, backend: 
     return build_trainer_trl(model, tokenizer, plan, **kwargs)
 
 
-def save_lora(model: Any, tokenizer: Any, lora_dir: str | Path) -> Path:
+def save_lora(model: Any, tokenizer: Any, lora_dir: str | Path, state_dict: dict[str, Any] | None = None) -> Path:
     """Save the adapter (safetensors + config) and tokenizer into `lora_dir`, atomically.
 
     Written into a temporary sibling folder, then renamed: an interrupted save never leaves a
     half-written `lora/`, and an existing good one is replaced only by a complete one.
+    `state_dict`: the full weights gathered by accelerate when they are sharded (FSDP, ZeRO-3);
+    PEFT keeps the adapter's tensors from it.
     """
     lora_dir = Path(lora_dir)
     lora_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{lora_dir.name}-", dir=lora_dir.parent))
     try:
-        model.save_pretrained(staging, safe_serialization=True)
+        extra = {} if state_dict is None else {"state_dict": state_dict}
+        model.save_pretrained(staging, safe_serialization=True, **extra)
         tokenizer.save_pretrained(staging)
         if lora_dir.exists():
             old = lora_dir.with_name(f".{lora_dir.name}-old-{os.getpid()}")

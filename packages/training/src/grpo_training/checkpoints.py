@@ -84,9 +84,17 @@ def mark_complete(checkpoint_dir: str | Path) -> None:
 
 
 class CheckpointMarker(TrainerCallback):
-    """Marks `checkpoint-<global_step>` complete once the Trainer has saved it."""
+    """Marks `checkpoint-<global_step>` complete once the Trainer has saved it.
+
+    With several processes each writes its own part (e.g. `rng_state_<rank>.pth`): all of them wait
+    here until every part is on disk, then the main process alone writes the marker.
+    """
 
     def on_save(self, args, state, control, **kwargs):
+        if args.world_size > 1:
+            from grpo_training.distributed import wait_for_everyone
+
+            wait_for_everyone()
         if state.is_world_process_zero:
             checkpoint_dir = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if checkpoint_dir.is_dir():

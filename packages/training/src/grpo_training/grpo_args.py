@@ -91,7 +91,10 @@ def plan_grpo_args(
     batch = kwargs.get("per_device_train_batch_size", 8)
     accumulation = kwargs.get("gradient_accumulation_steps", 1)
     explicit_generation_batch = kwargs.get("generation_batch_size") or kwargs.get("steps_per_generation")
-    if not explicit_generation_batch and (batch * accumulation) % num_generations != 0:
+    # TRL needs the global generation batch (per device x accumulation x processes) to be whole prompt groups.
+    from grpo_training.distributed import world_size
+
+    if not explicit_generation_batch and (batch * accumulation * world_size()) % num_generations != 0:
         raised = math.ceil(batch / num_generations) * num_generations
         kwargs["per_device_train_batch_size"] = raised
         notices.append(f"per_device_train_batch_size {batch} is not a multiple of num_generations {num_generations}: "

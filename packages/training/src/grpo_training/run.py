@@ -19,6 +19,10 @@ Example:
     >>> result = run_grpo(load_recipe("demo_cpu.yaml", ["grpo.max_steps=2"]))  # doctest: +SKIP
     >>> result.lora_dir.name  # doctest: +SKIP
     'lora'
+
+Under `accelerate launch` (`python -m grpo_training launch`) every process runs `run_grpo`; only the
+main process writes the folder's files and talks to SwanLab, and all of them use the folder it chose
+(see `grpo_training.distributed`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grpo_training import distributed
 from grpo_training.backends import BackendChoice, build_grpo_trainer, save_lora, select_backend
 from grpo_training.backends import load_model as backend_load_model
 from grpo_training.checkpoints import CheckpointMarker, find_resumable_checkpoint, quarantine_incomplete
@@ -95,6 +100,36 @@ def make_run_dir(recipe: Recipe, resume_from: str | Path | None = None) -> Path:
         recipe.run.name = fresh.name
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
+
+
+def make_shared_run_dir(recipe: Recipe, resume_from: str | Path | None = None) -> Path:
+    """`make_run_dir` on the main process; every other process gets the same folder and `run.name`.
+
+    (The default name carries a timestamp, and the no-overwrite rule may add one, so processes must
+    not each decide.) A plain run calls `make_run_dir` directly.
+    """
+    if not distributed.is_distributed():
+        return make_run_dir(recipe, resume_from)
+    decided: tuple[str, str, str] | None = None
+    if distributed.is_main_process():
+        try:
+            run_dir = make_run_dir(recipe, resume_from)
+            decided = ("ok", str(run_dir), recipe.run.name or run_dir.name)
+        except Exception as error:  # the other processes must hear of it instead of waiting for a folder
+            decided = ("error", f"{type(error).__name__}: {error}", "")
+            distributed.broadcast_from_main(decided)
+            raise
+    status, value, name = distributed.broadcast_from_main(decided)
+    if status != "ok":
+        raise RuntimeError(f"the main process could not make the run folder ({value})")
+    recipe.run.name = name
+    return Path(value)
+
+
+def quiet_replica_logging() -> None:
+    """On processes other than the main one, show only warnings (the main process logs the run)."""
+    for name in ("grpo_training", "grpo_rewards", "grpo_data"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def setup_logging(run_dir: Path) -> logging.Handler:
@@ -211,15 +246,21 @@ def train(trainer: Any, run_dir: Path, *, resume: bool = False) -> Any:
     """Train; when resuming, continue from the newest complete checkpoint (optimizer, scheduler, RNG, step)."""
     checkpoint = None
     if resume:
-        quarantine_incomplete(run_dir)
+        main = distributed.is_main_process()  # several processes: the main one tidies, then all read
+        if main:
+            quarantine_incomplete(run_dir)
+        distributed.wait_for_everyone()
         checkpoint = find_resumable_checkpoint(run_dir)
         if checkpoint is None:
             logger.info("Resume: no complete checkpoint in %s; starting from step 0", run_dir)
-            truncate_metrics(run_dir / "metrics.jsonl", 0)
+            if main:
+                truncate_metrics(run_dir / "metrics.jsonl", 0)
         else:
             step = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
             logger.info("Resume: from %s (step %d)", checkpoint.name, step)
-            truncate_metrics(run_dir / "metrics.jsonl", step)
+            if main:
+                truncate_metrics(run_dir / "metrics.jsonl", step)
+        distributed.wait_for_everyone()
     return trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
 
@@ -250,8 +291,9 @@ def verify_lora_trained(lora_dir: str | Path) -> int:
     return nonzero
 
 
-def evaluate_model(recipe: Recipe, model: Any, tokenizer: Any, rows: Any, label: str) -> Any:
-    """Evaluate with the colleague's `grpo_training.evaluation.evaluate` on the held-out rows."""
+def evaluate_model(recipe: Recipe, model: Any, tokenizer: Any, rows: Any, label: str, lora: str | None = None) -> Any:
+    """Evaluate on the held-out rows with `grpo_training.evaluation.evaluate`; `lora` names the adapter
+    in the report (None: the base model)."""
     from grpo_training.evaluation import SamplingSettings, evaluate
 
     settings = recipe.evaluation
@@ -259,7 +301,8 @@ def evaluate_model(recipe: Recipe, model: Any, tokenizer: Any, rows: Any, label:
                                 max_new_tokens=settings.max_new_tokens, seed=recipe.run.seed)
     return evaluate(model, tokenizer, rows, task=settings.task, prefix=recipe.data.prefill,
                     target_language=settings.target_language, sampling=sampling,
-                    batch_size=settings.batch_size, label=label, model_name=recipe.model.name or "embedded SmolLM2-135M-Instruct")
+                    batch_size=settings.batch_size, label=label, model_name=recipe.model.name or "embedded SmolLM2-135M-Instruct",
+                    lora=lora)
 
 
 # ---------------------------------------------------------------------------------- the run
@@ -276,19 +319,30 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
     Returns:
         `RunResult` with the run folder, adapter, metrics, curve and evaluation reports.
     """
-    run_dir = make_run_dir(recipe, resume_from)
+    main = distributed.is_main_process()
+    if distributed.is_distributed():
+        distributed.state(int(recipe.grpo.get("ddp_timeout", 1800)))
+    run_dir = make_shared_run_dir(recipe, resume_from)
     if resume_from is not None and not recipe.run.name:
         recipe.run.name = run_dir.name
-    handler = setup_logging(run_dir)
+    handler = setup_logging(run_dir) if main else None
+    if not main:
+        quiet_replica_logging()
     swanlab_run = None
     try:
         choice = select_backend(backend or recipe.run.backend, import_early=True)
         logger.info("Run folder: %s%s", run_dir, " (resuming)" if resume_from else "")
-        dump_recipe(recipe, run_dir / "recipe.yaml")
+        if main:
+            dump_recipe(recipe, run_dir / "recipe.yaml")
         model, tokenizer = load_model(recipe, choice)
         train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
         prepared = prepare_data(recipe, train_tokenizer)
+        distributed.check_same_rows(prepared.train)
         evaluating = prepared.eval is not None and prepared.eval.num_rows > 0
+        if evaluating and distributed.is_distributed() and (recipe.evaluation.before or recipe.evaluation.after):
+            if main:
+                log_evaluation_skipped(recipe, run_dir, prepared.eval.num_rows)
+            evaluating = False
         reports: list[Any] = []
         if evaluating and recipe.evaluation.before:
             # LoRA's B starts at zero, but disabling the adapter makes "before" the base model by construction.
@@ -296,37 +350,67 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
                 reports.append(evaluate_model(recipe, model, tokenizer, prepared.eval, "before"))
         trainer, plan = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, choice)
         log_run_summary(recipe, trainer, prepared, choice)
-        swanlab_run = start_swanlab(recipe, run_dir, plan.kwargs["report_to"])
+        if main:
+            swanlab_run = start_swanlab(recipe, run_dir, plan.kwargs["report_to"])
         started = time.perf_counter()
         train(trainer, run_dir, resume=resume_from is not None)
         train_seconds = time.perf_counter() - started
         logger.info("Training: %d steps in %.1f s", trainer.state.global_step, train_seconds)
 
-        lora_dir = save_lora(trainer.model, tokenizer, run_dir / "lora")
-        logger.info("LoRA saved to %s", lora_dir)
-        verify_lora_trained(lora_dir)
-        curve = plot_reward_curve(run_dir / "metrics.jsonl", run_dir / "reward_curve.png", title=f"GRPO reward: {run_dir.name}")
-
+        lora_dir = save_trained_lora(trainer, tokenizer, run_dir / "lora")
+        curve = run_dir / "reward_curve.png"
         eval_path = None
-        if evaluating and recipe.evaluation.after:
-            reports.append(evaluate_model(recipe, trainer.model, tokenizer, prepared.eval, "after"))
-        if reports:
-            from grpo_training.evaluation import format_eval_table, write_eval_json
+        if main:
+            logger.info("LoRA saved to %s", lora_dir)
+            verify_lora_trained(lora_dir)
+            curve = plot_reward_curve(run_dir / "metrics.jsonl", curve, title=f"GRPO reward: {run_dir.name}")
+            if evaluating and recipe.evaluation.after:
+                reports.append(evaluate_model(recipe, trainer.model, tokenizer, prepared.eval, "after", lora=str(lora_dir)))
+            if reports:
+                from grpo_training.evaluation import format_eval_table, write_eval_json
 
-            eval_path = run_dir / "eval.json"
-            write_eval_json(eval_path, reports)
-            logger.info("Evaluation on %d held-out prompts:\n%s", prepared.eval.num_rows, format_eval_table(reports))
+                eval_path = run_dir / "eval.json"
+                write_eval_json(eval_path, reports)
+                logger.info("Evaluation on %d held-out prompts:\n%s", prepared.eval.num_rows, format_eval_table(reports))
         result = RunResult(run_dir=run_dir, lora_dir=lora_dir, metrics_path=run_dir / "metrics.jsonl", curve_path=curve,
                            global_step=trainer.state.global_step, train_seconds=train_seconds, eval_path=eval_path,
                            eval_reports=reports, metrics=read_metrics(run_dir / "metrics.jsonl"))
-        _write_result(result, prepared)
+        if main:
+            _write_result(result, prepared)
+        distributed.wait_for_everyone()  # every process returns once the folder is complete
         return result
     finally:
         if swanlab_run is not None:
             import swanlab
 
             swanlab.finish()
-        teardown_logging(handler)
+        if handler is not None:
+            teardown_logging(handler)
+
+
+def save_trained_lora(trainer: Any, tokenizer: Any, lora_dir: Path) -> Path:
+    """Save the trained adapter once: on one process the model saves itself; on several, accelerate gathers
+    the weights on every process (sharded under FSDP / ZeRO-3) and the main process writes them."""
+    if not distributed.is_distributed():
+        return save_lora(trainer.model, tokenizer, lora_dir)
+    accelerator = trainer.accelerator
+    state_dict = accelerator.get_state_dict(trainer.model_wrapped)  # a collective: every process calls it
+    if distributed.is_main_process():
+        save_lora(accelerator.unwrap_model(trainer.model), tokenizer, lora_dir, state_dict=state_dict)
+    distributed.wait_for_everyone()
+    return lora_dir
+
+
+def log_evaluation_skipped(recipe: Recipe, run_dir: Path, rows: int) -> None:
+    """Several processes: no before/after evaluation in the run (generation on the main process alone would
+    stall the others past their timeout on long evaluations, and FSDP / ZeRO-3 shard the weights it needs)."""
+    model = recipe.model.name or "<embedded model>"
+    logger.warning(
+        "Evaluation before/after skipped: this run has %d processes. Evaluate the saved LoRA on one GPU afterwards, "
+        "e.g. python -m grpo_training eval --model %s --lora %s --data %s --loader %s --n %d --task %s --prefix %r "
+        "--max-new-tokens %d --out %s",
+        distributed.world_size(), model, run_dir / "lora", recipe.data.source, recipe.data.loader, rows,
+        recipe.evaluation.task, recipe.data.prefill, recipe.evaluation.max_new_tokens, run_dir / "eval.json")
 
 
 def _write_result(result: RunResult, prepared: PreparedData) -> None:
