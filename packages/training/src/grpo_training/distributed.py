@@ -22,8 +22,18 @@ from datetime import timedelta
 from typing import Any
 
 
+def _group_ready() -> bool:
+    import torch.distributed
+
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
 def world_size() -> int:
     """How many processes `accelerate launch` / torchrun started (1 for a plain run)."""
+    if _group_ready():
+        import torch.distributed
+
+        return torch.distributed.get_world_size()
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
@@ -33,7 +43,12 @@ def is_distributed() -> bool:
 
 
 def process_index() -> int:
-    """This process's global rank (0 for a plain run)."""
+    """This process's global rank (0 for a plain run); from the process group once it exists (launchers
+    that fork, like accelerate's `debug_launcher`, set no `RANK`), else from torchrun's `RANK`."""
+    if _group_ready():
+        import torch.distributed
+
+        return torch.distributed.get_rank()
     return int(os.environ.get("RANK", "0"))
 
 

@@ -319,9 +319,9 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
     Returns:
         `RunResult` with the run folder, adapter, metrics, curve and evaluation reports.
     """
-    main = distributed.is_main_process()
     if distributed.is_distributed():
         distributed.state(int(recipe.grpo.get("ddp_timeout", 1800)))
+    main = distributed.is_main_process()
     run_dir = make_shared_run_dir(recipe, resume_from)
     if resume_from is not None and not recipe.run.name:
         recipe.run.name = run_dir.name
