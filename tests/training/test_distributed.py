@@ -65,6 +65,34 @@ def test_launch_command_and_its_mistakes(tmp_path, capsys):
     assert printed.endswith("--set grpo.max_steps=3")
 
 
+def _make_run_dir_on_this_rank(output_dir: str, results_dir: str) -> None:
+    import time
+
+    from grpo_training import distributed
+    from grpo_training.config import Recipe
+    from grpo_training.run import make_shared_run_dir
+
+    rank = distributed.process_index()
+    real_strftime = time.strftime
+    # Each process stamps its own time (as processes started seconds apart would): the names would differ.
+    time.strftime = lambda fmt, *rest: f"{real_strftime(fmt, *rest)}-rank{rank}"
+    recipe = Recipe(source_path="timestamped.yaml")
+    recipe.run.output_dir = output_dir
+    run_dir = make_shared_run_dir(recipe)
+    (Path(results_dir) / f"rank{rank}.txt").write_text(f"{run_dir}\n{recipe.run.name}")
+
+
+def test_every_process_gets_the_folder_the_main_process_made(tmp_path):
+    from accelerate import debug_launcher
+
+    (tmp_path / "results").mkdir()
+    debug_launcher(_make_run_dir_on_this_rank, args=(str(tmp_path / "runs"), str(tmp_path / "results")))
+    answers = {path.name: path.read_text().splitlines() for path in (tmp_path / "results").iterdir()}
+    assert len(answers) == 2 and answers["rank0.txt"] == answers["rank1.txt"], answers
+    run_dir, name = answers["rank0.txt"]
+    assert name.endswith("-rank0") and [p.name for p in (tmp_path / "runs").iterdir()] == [name]
+
+
 def test_two_cpu_processes_train_once_and_resume(tmp_path):
     model_dir = build_tiny_model(tmp_path / "tiny")
     output_dir = tmp_path / "runs"
