@@ -65,7 +65,8 @@ def run_bare(steps: int) -> dict:
                                              target_modules=lora.target_modules, task_type="CAUSAL_LM"))
     trainer_tokenizer = AutoTokenizer.from_pretrained(path)
     trainer_tokenizer.chat_template += "{% if add_generation_prompt %}" + json.dumps(data.prefill).join(["{{ ", " }}"]) + "{% endif %}"
-    dataset = load_gsm8k(synthetic_gsm8k(data.synthetic_rows, seed=recipe.data_seed), system_prompt=XML_SYSTEM_PROMPT)
+    dataset = load_gsm8k(synthetic_gsm8k(data.synthetic_rows, seed=recipe.data_seed), system_prompt=XML_SYSTEM_PROMPT,
+                         one_shot=data.one_shot)
     config_values = {key: value for key, value in grpo.items() if key not in ("max_prompt_length", "warmup_ratio",
                                                                                 "vllm_sampling_kwargs", "save_steps", "max_steps")}
     args = GRPOConfig(**config_values, max_steps=steps, output_dir=tempfile.mkdtemp(), report_to="none",
