@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grpo_training.lora_targets import check_lora_targets
+
 if TYPE_CHECKING:
     from grpo_training.config import Recipe
     from grpo_training.grpo_args import GRPOArgsPlan
@@ -148,7 +150,9 @@ def load_model_trl(recipe: Recipe, cuda: bool) -> tuple[Any, Any]:
         bias="none",
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, peft_config), tokenizer
+    model = get_peft_model(model, peft_config)
+    check_lora_targets(model, lora.target_modules)
+    return model, tokenizer
 
 
 def build_trainer_trl(model: Any, tokenizer: Any, plan: GRPOArgsPlan, **trainer_kwargs: Any) -> Any:
@@ -217,6 +221,7 @@ def load_model_unsloth(recipe: Recipe) -> tuple[Any, Any]:
         if target_modules == "all-linear":
             target_modules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
         model = FastLanguageModel.get_peft_model(model, target_modules=target_modules, **peft_kwargs)
+    check_lora_targets(model, lora.target_modules)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer
