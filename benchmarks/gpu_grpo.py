@@ -20,6 +20,7 @@ Subcommands:
   bench SHAPE              (GPU) run --paths at --settings, print the table, write results JSON
   recipe SHAPE RECIPE      (GPU) our wrapper at an app's recipe settings for a few steps
   embedded                 (GPU) the embedded SmolLM2 model, a short real run whose reward should rise
+  assemble TAG RECORDS...  (anywhere) one table from worker records that earlier calls left
 
 Example (GPU machine, after benchmarks/gpu_session.sh installed the wheels):
   python benchmarks/gpu_grpo.py build llama-1b
@@ -188,11 +189,12 @@ def build(shape: str, models: Path) -> Path:
 
 
 def wrapper_recipe(model_dir: str, settings: dict[str, Any], steps: int, vllm: bool, recipe_path: Path,
-                   keep_recipe_settings: bool) -> Any:
-    """The app recipe with the benchmark's model/data/steps (and, unless keep_recipe_settings, its settings)."""
+                   keep_recipe_settings: bool, overrides: list[str] | None = None) -> Any:
+    """The app recipe with the benchmark's model/data/steps (and, unless keep_recipe_settings, its settings),
+    then `overrides` (`section.field=value`, as `--set` on the apps)."""
     import yaml
 
-    from grpo_training.config import recipe_from_dict
+    from grpo_training.config import apply_overrides, recipe_from_dict
 
     raw = yaml.safe_load(recipe_path.read_text(encoding="utf-8"))
     raw["model"]["name"] = model_dir
@@ -218,7 +220,28 @@ def wrapper_recipe(model_dir: str, settings: dict[str, Any], steps: int, vllm: b
     raw["data"]["eval_rows"] = 0
     raw["evaluation"] = {**raw.get("evaluation", {}), "before": False, "after": False}
     raw["run"].update(report_to="none", output_dir="/tmp/runs", name=f"bench-{int(time.time())}")
-    return recipe_from_dict(raw, source_path=str(recipe_path))
+    return recipe_from_dict(apply_overrides(raw, overrides), source_path=str(recipe_path))
+
+
+def sample_memory(path: str, every_seconds: float = 5.0) -> None:
+    """Write this process's peak GPU memory so far to `path` every few seconds, from a daemon thread:
+    a run stopped at its time limit in the middle of its first step still leaves its peak."""
+    import threading
+
+    import torch
+
+    from gpu_timing import GIB
+
+    started = time.perf_counter()
+
+    def loop() -> None:
+        while True:
+            Path(path).write_text(json.dumps({"peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB,
+                                              "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB,
+                                              "seconds": time.perf_counter() - started}))
+            time.sleep(every_seconds)
+
+    threading.Thread(target=loop, daemon=True, name="sample-memory").start()
 
 
 def worker_wrapper(cli: argparse.Namespace) -> None:
@@ -232,7 +255,9 @@ def worker_wrapper(cli: argparse.Namespace) -> None:
 
     from gpu_timing import StepClock, time_rollouts, write_measurement
 
-    recipe = wrapper_recipe(cli.model, settings, cli.steps, cli.vllm, Path(cli.recipe), cli.keep_recipe_settings)
+    recipe = wrapper_recipe(cli.model, settings, cli.steps, cli.vllm, Path(cli.recipe), cli.keep_recipe_settings,
+                            cli.set)
+    sample_memory(f"{cli.out}.memory")
     run_dir = make_run_dir(recipe)
     started = time.perf_counter()
     model, tokenizer = load_model(recipe, choice)
@@ -283,16 +308,42 @@ def worker_trl(cli: argparse.Namespace) -> None:
     print(json.dumps({k: record.get(k) for k in ("s_per_step_median", "gen_tok_per_s", "peak_allocated_gib")}))
 
 
+def save_fresh_lora(model_dir: str, settings: dict[str, Any], out_dir: Path) -> Path:
+    """A freshly initialised PEFT LoRA (B = 0, as at GRPO's first step) of the benchmark's rank and target
+    modules, saved for vLLM's `LoRARequest`: path v then runs the same LoRA kernels as path d's rollouts.
+
+    Example:
+        >>> save_fresh_lora("/tmp/models/llama-1b", SETTINGS["t1"], Path("/tmp/lora-v"))  # doctest: +SKIP
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16, device_map=device)
+    config = LoraConfig(r=settings["lora_rank"], lora_alpha=settings["lora_alpha"],
+                        target_modules=settings["target_modules"], task_type="CAUSAL_LM")
+    get_peft_model(model, config).save_pretrained(out_dir)
+    del model
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    return out_dir
+
+
 def worker_vllm(cli: argparse.Namespace) -> None:
     """Path v: raw vLLM with the engine settings Unsloth's fast_inference uses (bitsandbytes 4-bit, LoRA on),
-    generating one GSM8K prompt x num_generations completions, as one GRPO step's rollout."""
+    generating one GSM8K prompt x num_generations completions, as one GRPO step's rollout; through a fresh
+    LoRA adapter of the same rank and targets as path d's (unless --no-lora)."""
     settings = json.loads(cli.settings)
     import torch
     from vllm import LLM, SamplingParams
+    from vllm.lora.request import LoRARequest
 
     from gpu_timing import GIB, versions
     from tutorial1_raw_unsloth import get_gsm8k_questions
 
+    lora_dir = None if cli.no_lora else save_fresh_lora(cli.model, settings, Path(f"{cli.out}.lora"))
+    lora = LoRARequest("bench", 1, str(lora_dir)) if lora_dir else None  # before vLLM reserves its memory share
     started = time.perf_counter()
     llm = LLM(model=cli.model, quantization="bitsandbytes", enable_lora=True, max_lora_rank=settings["lora_rank"],
               gpu_memory_utilization=settings["gpu_memory_utilization"], max_model_len=settings["max_seq_length"],
@@ -305,7 +356,7 @@ def worker_vllm(cli: argparse.Namespace) -> None:
     for _ in range(cli.warmup + cli.steps):
         torch.cuda.synchronize()
         t0 = time.perf_counter()
-        out = llm.generate([text], params, use_tqdm=False)
+        out = llm.generate([text], params, use_tqdm=False, lora_request=lora)
         torch.cuda.synchronize()
         seconds.append(time.perf_counter() - t0)
         tokens.append(sum(len(o.token_ids) for o in out[0].outputs))
@@ -314,7 +365,7 @@ def worker_vllm(cli: argparse.Namespace) -> None:
     record = {"path": "v", "label": LABELS["v"], "model_dir": cli.model, "settings": settings,
               "load_seconds": load_seconds, "rollout_s_median": statistics.median(seconds[cli.warmup:]),
               "gen_tok_per_s": statistics.median(rates), "gen_tokens_per_step": statistics.median(tokens[cli.warmup:]),
-              "device_used_now_gib": (total - free) / GIB, "rollout_seconds": seconds, "rollout_tokens": tokens,
+              "lora_adapter": lora_dir is not None, "device_used_now_gib": (total - free) / GIB, "rollout_seconds": seconds, "rollout_tokens": tokens,
               "versions": versions()}
     Path(cli.out).write_text(json.dumps(record, indent=1), encoding="utf-8")
     print(json.dumps({k: record[k] for k in ("gen_tok_per_s", "rollout_s_median")}))
@@ -335,6 +386,7 @@ def run_path(path: str, model_dir: Path, settings_name: str, settings: dict[str,
                    "--recipe", recipe or str(REPO / "apps/phi4_gsm8k/recipe.yaml"), *common]
         command += ["--vllm"] if path == "d" else []
         command += ["--keep-recipe-settings"] if recipe else []
+        command += [arg for override in cli.set for arg in ("--set", override)]
     elif path == "c":
         command = [sys.executable, str(HERE / "gpu_grpo.py"), "worker-trl", *common]
     elif path == "v":
@@ -359,6 +411,9 @@ def run_path(path: str, model_dir: Path, settings_name: str, settings: dict[str,
         partial = out.with_name(out.name + ".partial")
         if partial.is_file():  # the steps it finished before failing or timing out
             record["partial"] = json.loads(partial.read_text(encoding="utf-8"))
+        memory = out.with_name(out.name + ".memory")
+        if memory.is_file():
+            record["memory_so_far"] = json.loads(memory.read_text(encoding="utf-8"))
     record["wall_seconds"] = wall
     print(f"  path {path}: {'ok' if 'error' not in record else record['error']} in {wall:.0f} s", flush=True)
     return record
@@ -381,12 +436,19 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     for record in records:
         if "error" not in record:
             by_path.setdefault(record["path"], []).append(record)
-    rows = ["| path | what | runs | s/step median | min-max | rollout share | gen tok/s | peak alloc GiB | peak reserved GiB | load s |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| path | what | runs | s/step median | s/step mean | min-max | rollout s median | rollout share | gen tok/s "
+            "| peak alloc GiB | peak reserved GiB | load s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     summary: dict[str, Any] = {}
     for path, group in sorted(by_path.items()):
         steps = [s for r in group for s in r.get("step_seconds", [])[r.get("warmup_steps", 0):]]
-        entry = {"runs": len(group), "s_per_step": pooled(group, "s_per_step"), "gen_tok_per_s": pooled(group, "gen_tok_per_s"),
+        rollouts = [s for r in group for s in r.get("rollout_seconds", [])[r.get("warmup_steps", 0):]]
+        if group[0].get("path") == "v":  # its lists hold the warm-up calls too; rollout_s_median does not
+            rollouts = [r["rollout_s_median"] for r in group]
+        entry = {"runs": len(group), "s_per_step": pooled(group, "s_per_step"),
+                 "s_per_step_mean": statistics.mean(steps) if steps else None,
+                 "rollout_s_median": statistics.median(rollouts) if rollouts else None,
+                 "gen_tok_per_s": pooled(group, "gen_tok_per_s"),
                  "rollout_share": pooled(group, "rollout_share"), "peak_allocated_gib": max((r.get("peak_allocated_gib") or 0) for r in group),
                  "peak_reserved_gib": max((r.get("peak_reserved_gib") or 0) for r in group),
                  "load_seconds": pooled(group, "load_seconds"), "min": min(steps) if steps else None,
@@ -397,16 +459,19 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
             return "-" if value is None else f"{value:.{digits}f}"
 
         rows.append(f"| {path} | {LABELS.get(path, path)} | {entry['runs']} | {f(entry['s_per_step'])} | "
-                    f"{f(entry['min'])}-{f(entry['max'])} | {f(entry['rollout_share'])} | {f(entry['gen_tok_per_s'], 0)} | "
+                    f"{f(entry['s_per_step_mean'])} | {f(entry['min'])}-{f(entry['max'])} | {f(entry['rollout_s_median'])} | "
+                    f"{f(entry['rollout_share'])} | {f(entry['gen_tok_per_s'], 0)} | "
                     f"{f(entry['peak_allocated_gib'])} | {f(entry['peak_reserved_gib'])} | {f(entry['load_seconds'], 0)} |")
     ratios: dict[str, Any] = {}
     for num, den in (("a", "b"), ("a", "c"), ("d", "a")):
         if num in summary and den in summary and summary[den]["s_per_step"]:
-            ratios[f"{num}/{den} time"] = summary[num]["s_per_step"] / summary[den]["s_per_step"]
-            if summary[den]["peak_allocated_gib"]:
+            ratios[f"{num}/{den} time (medians)"] = summary[num]["s_per_step"] / summary[den]["s_per_step"]
+            ratios[f"{num}/{den} time (means)"] = summary[num]["s_per_step_mean"] / summary[den]["s_per_step_mean"]
+            if summary[den]["peak_allocated_gib"] and "d" not in (num, den):  # vLLM reserves its share by design
                 ratios[f"{num}/{den} peak memory"] = summary[num]["peak_allocated_gib"] / summary[den]["peak_allocated_gib"]
     if "d" in summary and "v" in summary and summary["v"]["gen_tok_per_s"] and summary["d"]["gen_tok_per_s"]:
         ratios["d/v rollout tok/s"] = summary["d"]["gen_tok_per_s"] / summary["v"]["gen_tok_per_s"]
+        ratios["d/v rollout speed (median rollout seconds, same tokens)"] = summary["v"]["rollout_s_median"] / summary["d"]["rollout_s_median"]
     if ratios:
         rows.append("")
         rows += [f"{name}: {value:.3f}" for name, value in ratios.items()]
@@ -447,6 +512,17 @@ def bench(cli: argparse.Namespace) -> None:
     target = save_results(tag, {"shape": cli.shape, "settings_name": cli.settings, "settings": settings,
                                 "command": " ".join(sys.argv), "header": header, "table": text, **summary,
                                 "records": records})
+    print(f"wrote {target}")
+
+
+def assemble(cli: argparse.Namespace) -> None:
+    """One table from worker records that earlier calls left (a call cut off by its time limit, or paths
+    run in separate calls on one machine); `--note` says where each came from."""
+    records = [json.loads(path.read_text(encoding="utf-8")) for path in cli.records]
+    text, summary = table(records)
+    print(cli.note + "\n" + text, flush=True)
+    target = save_results(cli.tag, {"shape": cli.shape, "command": " ".join(sys.argv), "header": cli.note, "table": text,
+                                    **summary, "records": records})
     print(f"wrote {target}")
 
 
@@ -498,6 +574,13 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--gpu-memory-utilization", type=float, default=None)
         p.add_argument("--models", type=Path, default=DEFAULT_MODELS)
         p.add_argument("--tag", default=None)
+        p.add_argument("--set", action="append", default=[], help="recipe override for paths a/d, e.g. "
+                       "lora.target_modules=[gate_up_proj,down_proj]")
+    p = sub.add_parser("assemble", help="a table from worker records of earlier calls")
+    p.add_argument("tag")
+    p.add_argument("records", nargs="+", type=Path)
+    p.add_argument("--shape", required=True, choices=sorted(SHAPES))
+    p.add_argument("--note", required=True, help="where the records come from (calls, commands)")
     p = sub.add_parser("embedded")
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--set", action="append", default=[])
@@ -512,6 +595,8 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--recipe", default=str(REPO / "apps/phi4_gsm8k/recipe.yaml"))
         p.add_argument("--vllm", action="store_true")
         p.add_argument("--keep-recipe-settings", action="store_true")
+        p.add_argument("--no-lora", action="store_true", help="path v: generate with the base model alone")
+        p.add_argument("--set", action="append", default=[])
     cli = parser.parse_args(argv)
     if cli.command == "prepare":
         prepare(cli.qwen_tiktoken, cli.gsm8k, [int(x) for x in cli.gguf_chunks.split(",")])
@@ -525,6 +610,8 @@ def main(argv: list[str] | None = None) -> None:
         bench(cli)
     elif cli.command == "embedded":
         embedded(cli)
+    elif cli.command == "assemble":
+        assemble(cli)
     else:
         {"worker-wrapper": worker_wrapper, "worker-trl": worker_trl, "worker-vllm": worker_vllm}[cli.command](cli)
 

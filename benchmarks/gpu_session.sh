@@ -2,11 +2,12 @@
 # One step of the GPU session for issue 7, run by the device tool in the repository root:
 #   bash benchmarks/gpu_session.sh STEP
 # Each step is one `run` call on ONE warm machine (calls back to back; /tmp survives between them).
-# Carry per step (see benchmarks/RESULTS.md):
-#   c1 [.whl-a .devcarry .gguf-1]   c2 [.whl-b .gguf-2]   c3 [.vllm-7 .gguf-3]   c4 [.vllm-1 .gguf-4]
-#   c5 [.vllm-2 .gguf-5]   c6 [.vllm-3]   c7 [.vllm-4]   c8 [.vllm-5]   c9 [.vllm-6]
-# .whl-a/.whl-b: ../shared/device/fetch_wheels.sh; .vllm-N: ../shared/device/fetch_vllm.sh;
-# .devcarry and .gguf-N: `python benchmarks/gpu_grpo.py prepare --qwen-tiktoken .../qwen.tiktoken`.
+# Carry per step (folders made by benchmarks/pack_device_carry.sh):
+#   s1 [.carry-site .devcarry]  s2 [.carry-v1]  s3 [.carry-v2]  s4 [.carry-v3]  s5 [.carry-v4]
+#   s6 [.carry-g1]  s7 [.carry-g2]  s8 []
+# Costs seen on 2026-11-23 (H100): machine start ~90 s; an Unsloth run of the 1 B model ~110 s
+# (load, compile and 2 warm-up steps ~90 s of it); vLLM engine start 90-150 s; a 14 B build 40 s.
+# Put `2>&1 | tee $OUT/sN.txt` behind each call: a call stopped at its limit keeps its log.
 set -u
 step=$1
 root=$PWD
@@ -15,56 +16,47 @@ export VLLM_USE_FLASHINFER_SAMPLER=0 GRPO_CACHE=/tmp/grpo-cache UNSLOTH_DISABLE_
 src=$root/packages/rewards/src:$root/packages/data/src:$root/packages/training/src:$root/packages/export/src
 export PYTHONPATH=/tmp/site:$src
 OUT=${OUT:-/tmp/out}; export OUT; mkdir -p "$OUT"
-pipi() { python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$@"; }
-stash() {  # keep what this call carried in /tmp: the repo copy may not keep it
-  mkdir -p /tmp/gguf /tmp/vparts /tmp/devcarry
-  for d in .gguf-*; do [ -d "$d" ] && cp "$d"/* /tmp/gguf/; done
-  for d in .vllm-*; do [ -d "$d" ] && cp "$d"/* /tmp/vparts/; done
+untar() { python3 -c "import sys, tarfile; tarfile.open(fileobj=sys.stdin.buffer, mode='r|xz').extractall(sys.argv[1], filter='tar')" "$1"; }
+stash() {  # keep what this call carried in /tmp: the next call's repo copy does not have it
+  mkdir -p /tmp/vparts /tmp/gguf /tmp/devcarry
+  for d in .carry-v*; do [ -d "$d" ] && cp "$d"/* /tmp/vparts/; done
+  for d in .carry-g*; do [ -d "$d" ] && cp "$d"/* /tmp/gguf/; done
   if [ -d .devcarry ]; then cp -r .devcarry/. /tmp/devcarry/; else mkdir -p .devcarry && cp -r /tmp/devcarry/. .devcarry/; fi
-  ls /tmp/gguf /tmp/vparts | tr '\n' ' '; echo; df -h /tmp | tail -1
+  echo "carried so far: $(ls /tmp/vparts /tmp/gguf | tr '\n' ' ')"; df -h /tmp | tail -1
 }
 with_vllm() { export PYTHONPATH=/tmp/site:/tmp/vsite:$src; }
 bench() { python3 benchmarks/gpu_grpo.py "$@" 2>&1 | grep -v -E "it/s\]|s/it\]|Warning: " ; }
 stash
 case $step in
-  c1)
-    pipi /tmp/site .whl-a/*.whl .devcarry/wheels/*.whl && echo "installed whl-a + gguf"
+  s1)
+    untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-    python3 -c "import torch, transformers, peft; print(torch.__version__, transformers.__version__, peft.__version__)"
-    python3 benchmarks/gpu_grpo.py build llama-1b && python3 benchmarks/gpu_grpo.py build phi4-llama
+    python3 -c "import torch, transformers, peft, trl; print(torch.__version__, transformers.__version__, peft.__version__, trl.__version__)"
+    python3 benchmarks/gpu_grpo.py build llama-1b && python3 benchmarks/gpu_grpo.py build gemma3-4b
+    bench bench llama-1b --settings r16all-8x256 --paths a,b,a,b --warmup 2 --steps 6 --timeout 140
     ;;
-  c2)
-    pipi /tmp/site .whl-b/*.whl && echo "installed whl-b"
-    bench bench llama-1b --settings r16all-8x256 --paths a,b,c --warmup 2 --steps 5 --timeout 200
+  s2)  # Gemma-3 alone, HF-generate rollouts (2026-11-23: no step done in 460 s beside another run)
+    bench recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --warmup 0 --steps 1 --timeout 520
     ;;
-  c3)
-    bench bench phi4-llama --settings t1 --paths a,b --warmup 1 --steps 5 --timeout 280
-    ;;
-  c4)
-    python3 benchmarks/gpu_grpo.py build qwen3-8b && \
-      bench recipe qwen3-8b apps/r1_qwen3_dapo_id/recipe.yaml --warmup 1 --steps 2 --timeout 200
-    python3 benchmarks/gpu_grpo.py build gemma3-4b && \
-      bench recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --warmup 1 --steps 2 --timeout 420
-    rm -rf /tmp/models/gemma3-4b
-    ;;
-  c5)
-    mkdir -p $GRPO_CACHE/gguf && cat /tmp/gguf/chunk* > $GRPO_CACHE/gguf/SmolLM2-135M-Instruct.Q4_1.gguf
-    ls -la $GRPO_CACHE/gguf
-    bench embedded --steps 60
-    ;;
-  c6)
-    rm -rf /tmp/models/phi4-llama
-    bench recipe phi4-phi3 apps/phi4_gsm8k/recipe.yaml --warmup 1 --steps 2 --timeout 300
-    ;;
-  c7|c8) echo "carried";;
-  c9)
-    mkdir -p /tmp/vw && cat /tmp/vparts/part* | tar x -C /tmp/vw && pipi /tmp/vsite /tmp/vw/*/*.whl && echo "installed vllm"
+  s3|s4) echo "carried";;
+  s5)
+    mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
     with_vllm
-    bench bench llama-1b --settings r16all-8x256 --paths v,d,a --tag llama-1b_r16all-8x256_vllm --timeout 200
+    python3 -c "import vllm; print('vllm', vllm.__version__)"
+    bench bench llama-1b --settings r16all-8x256 --paths v,d --warmup 2 --steps 4 --tag llama-1b_r16all-8x256_vllm_lora --timeout 230
     ;;
-  c10)
+  s6)
     with_vllm
-    bench recipe qwen3-8b apps/r1_qwen3_dapo_id/recipe.yaml --paths d --warmup 1 --steps 3 --tag qwen3-8b_recipe_vllm --timeout 400
+    bench recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --paths d --warmup 1 --steps 1 --tag gemma3-4b_recipe_vllm --timeout 500
+    ;;
+  s7)
+    with_vllm
+    python3 benchmarks/gpu_grpo.py build qwen3-8b
+    bench recipe qwen3-8b apps/r1_qwen3_dapo_id/recipe.yaml --paths d --warmup 1 --steps 2 --tag qwen3-8b_recipe_vllm --timeout 480
+    ;;
+  s8)
+    mkdir -p "$GRPO_CACHE/gguf" && cat /tmp/gguf/chunk* > "$GRPO_CACHE/gguf/SmolLM2-135M-Instruct.Q4_1.gguf"
+    bench embedded --steps 40
     ;;
   *) echo "unknown step $step"; exit 2;;
 esac
