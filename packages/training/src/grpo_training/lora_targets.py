@@ -25,13 +25,18 @@ class LoraTargetError(ValueError):
 
 
 def linear_module_names(model: Any) -> set[str]:
-    """The last name component of every linear layer (bitsandbytes' 4-bit layers included), `lm_head` excepted."""
+    """The last name component of every linear layer of the base model (bitsandbytes' 4-bit layers included),
+    `lm_head` excepted. Inside a PEFT model a wrapped layer's own linear is `<name>.base_layer` and the
+    adapter's are `<name>.lora_A.default`: those count as `<name>` and not at all."""
     from torch import nn
 
     names = set()
     for name, module in model.named_modules():
-        leaf = name.rsplit(".", 1)[-1]
-        if isinstance(module, nn.Linear) and leaf != "lm_head" and not leaf.startswith("lora_"):
+        parts = name.split(".")
+        if not isinstance(module, nn.Linear) or any(part.startswith("lora_") for part in parts):
+            continue
+        leaf = parts[-2] if parts[-1] == "base_layer" and len(parts) > 1 else parts[-1]
+        if leaf != "lm_head":
             names.add(leaf)
     return names
 
