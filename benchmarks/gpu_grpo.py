@@ -365,8 +365,8 @@ def worker_vllm(cli: argparse.Namespace) -> None:
     record = {"path": "v", "label": LABELS["v"], "model_dir": cli.model, "settings": settings,
               "load_seconds": load_seconds, "rollout_s_median": statistics.median(seconds[cli.warmup:]),
               "gen_tok_per_s": statistics.median(rates), "gen_tokens_per_step": statistics.median(tokens[cli.warmup:]),
-              "lora_adapter": lora_dir is not None, "device_used_now_gib": (total - free) / GIB, "rollout_seconds": seconds, "rollout_tokens": tokens,
-              "versions": versions()}
+              "lora_adapter": lora_dir is not None, "device_used_now_gib": (total - free) / GIB, "warmup_steps": cli.warmup,
+              "rollout_seconds": seconds, "rollout_tokens": tokens, "versions": versions()}
     Path(cli.out).write_text(json.dumps(record, indent=1), encoding="utf-8")
     print(json.dumps({k: record[k] for k in ("gen_tok_per_s", "rollout_s_median")}))
 
@@ -443,8 +443,6 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     for path, group in sorted(by_path.items()):
         steps = [s for r in group for s in r.get("step_seconds", [])[r.get("warmup_steps", 0):]]
         rollouts = [s for r in group for s in r.get("rollout_seconds", [])[r.get("warmup_steps", 0):]]
-        if group[0].get("path") == "v":  # its lists hold the warm-up calls too; rollout_s_median does not
-            rollouts = [r["rollout_s_median"] for r in group]
         entry = {"runs": len(group), "s_per_step": pooled(group, "s_per_step"),
                  "s_per_step_mean": statistics.mean(steps) if steps else None,
                  "rollout_s_median": statistics.median(rollouts) if rollouts else None,
