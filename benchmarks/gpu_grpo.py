@@ -223,9 +223,25 @@ def wrapper_recipe(model_dir: str, settings: dict[str, Any], steps: int, vllm: b
     return recipe_from_dict(apply_overrides(raw, overrides), source_path=str(recipe_path))
 
 
+def process_gpu_gib(pid: int) -> float | None:
+    """This process's whole GPU memory (torch's pool, vLLM's, the CUDA context) as nvidia-smi sees it;
+    None where nvidia-smi lists no processes (a container's PID namespace)."""
+    try:
+        listing = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in listing.splitlines():
+        fields = [field.strip() for field in line.split(",")]
+        if len(fields) == 2 and fields[0] == str(pid) and fields[1].isdigit():
+            return int(fields[1]) / 1024
+    return None
+
+
 def sample_memory(path: str, every_seconds: float = 5.0) -> None:
     """Write this process's peak GPU memory so far to `path` every few seconds, from a daemon thread:
-    a run stopped at its time limit in the middle of its first step still leaves its peak."""
+    a run stopped at its time limit in the middle of its first step still leaves its peak. Besides torch's
+    peaks: the process's whole use (nvidia-smi) and the device's (total - free; every process on it)."""
     import threading
 
     import torch
@@ -233,11 +249,18 @@ def sample_memory(path: str, every_seconds: float = 5.0) -> None:
     from gpu_timing import GIB
 
     started = time.perf_counter()
+    peaks = {"process": None, "device": 0.0}
 
     def loop() -> None:
         while True:
+            process = process_gpu_gib(os.getpid())
+            if process is not None:
+                peaks["process"] = max(peaks["process"] or 0.0, process)
+            free, total = torch.cuda.mem_get_info()
+            peaks["device"] = max(peaks["device"], (total - free) / GIB)
             Path(path).write_text(json.dumps({"peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB,
                                               "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB,
+                                              "peak_process_gib": peaks["process"], "peak_device_used_gib": peaks["device"],
                                               "seconds": time.perf_counter() - started}))
             time.sleep(every_seconds)
 
@@ -411,9 +434,9 @@ def run_path(path: str, model_dir: Path, settings_name: str, settings: dict[str,
         partial = out.with_name(out.name + ".partial")
         if partial.is_file():  # the steps it finished before failing or timing out
             record["partial"] = json.loads(partial.read_text(encoding="utf-8"))
-        memory = out.with_name(out.name + ".memory")
-        if memory.is_file():
-            record["memory_so_far"] = json.loads(memory.read_text(encoding="utf-8"))
+    memory = out.with_name(out.name + ".memory")
+    if memory.is_file():  # the sampler's last write: the peaks up to at most 5 s before the end
+        record["memory_sampled"] = json.loads(memory.read_text(encoding="utf-8"))
     record["wall_seconds"] = wall
     print(f"  path {path}: {'ok' if 'error' not in record else record['error']} in {wall:.0f} s", flush=True)
     return record
@@ -437,8 +460,8 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         if "error" not in record:
             by_path.setdefault(record["path"], []).append(record)
     rows = ["| path | what | runs | s/step median | s/step mean | min-max | rollout s median | rollout share | gen tok/s "
-            "| peak alloc GiB | peak reserved GiB | load s |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| peak alloc GiB | peak reserved GiB | peak process GiB | load s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     summary: dict[str, Any] = {}
     for path, group in sorted(by_path.items()):
         steps = [s for r in group for s in r.get("step_seconds", [])[r.get("warmup_steps", 0):]]
@@ -449,6 +472,7 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
                  "gen_tok_per_s": pooled(group, "gen_tok_per_s"),
                  "rollout_share": pooled(group, "rollout_share"), "peak_allocated_gib": max((r.get("peak_allocated_gib") or 0) for r in group),
                  "peak_reserved_gib": max((r.get("peak_reserved_gib") or 0) for r in group),
+                 "peak_process_gib": max((r.get("memory_sampled", {}).get("peak_process_gib") or 0) for r in group) or None,
                  "load_seconds": pooled(group, "load_seconds"), "min": min(steps) if steps else None,
                  "max": max(steps) if steps else None}
         summary[path] = entry
@@ -459,7 +483,8 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         rows.append(f"| {path} | {LABELS.get(path, path)} | {entry['runs']} | {f(entry['s_per_step'])} | "
                     f"{f(entry['s_per_step_mean'])} | {f(entry['min'])}-{f(entry['max'])} | {f(entry['rollout_s_median'])} | "
                     f"{f(entry['rollout_share'])} | {f(entry['gen_tok_per_s'], 0)} | "
-                    f"{f(entry['peak_allocated_gib'])} | {f(entry['peak_reserved_gib'])} | {f(entry['load_seconds'], 0)} |")
+                    f"{f(entry['peak_allocated_gib'])} | {f(entry['peak_reserved_gib'])} | {f(entry['peak_process_gib'])} | "
+                    f"{f(entry['load_seconds'], 0)} |")
     ratios: dict[str, Any] = {}
     for num, den in (("a", "b"), ("a", "c"), ("d", "a")):
         if num in summary and den in summary and summary[den]["s_per_step"]:
@@ -596,6 +621,10 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--no-lora", action="store_true", help="path v: generate with the base model alone")
         p.add_argument("--set", action="append", default=[])
     cli = parser.parse_args(argv)
+    if cli.command.startswith("worker-") and os.environ.get("GRPO_STACKS_EVERY"):
+        import faulthandler  # where a slow step spends its time: every thread's stack, every N seconds, into the log
+
+        faulthandler.dump_traceback_later(int(os.environ["GRPO_STACKS_EVERY"]), repeat=True)
     if cli.command == "prepare":
         prepare(cli.qwen_tiktoken, cli.gsm8k, [int(x) for x in cli.gguf_chunks.split(",")])
     elif cli.command == "build":
