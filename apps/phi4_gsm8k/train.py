@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 from grpo_export.run_export import export_run
-from grpo_training import run_grpo
 from grpo_training.app import app_setup, base_model_path, model_card_facts, print_run_summary
 
 APP_DIR = Path(__file__).resolve().parent
@@ -28,6 +27,7 @@ APP_DIR = Path(__file__).resolve().parent
 
 def main(argv: list[str] | None = None) -> int:
     recipe, args = app_setup(__doc__, APP_DIR, argv)  # the tutorial's recipe, or the CPU demo (said why)
+    from grpo_training import run_grpo  # imports trl: after app_setup chose the backend (Unsloth first)
 
     # 1-5: data -> rewards -> GRPO -> before/after evaluation -> LoRA (verified to have trained)
     result = run_grpo(recipe, resume_from=args.resume)

@@ -73,3 +73,17 @@ def test_gpu_keeps_eight_bit_optimizer_when_bitsandbytes_is_there(monkeypatch):
     result = plan(["grpo.optim=adamw_8bit"], cuda=True)
     assert result.kwargs["optim"] == "adamw_8bit"
     assert "bf16" not in result.kwargs  # TRL's default (bf16 on) is kept on a GPU
+
+
+def test_dapo_clip_and_truncation_defaults_are_trls_on_both_backends():
+    """Unsloth reads an absent mask_truncated_completions / epsilon_high as unset and, for loss_type dapo,
+    switches to the DAPO paper's True / 0.28 (seen on the H100, 2026-11-23): TRL's values are passed instead."""
+    for backend in ("trl", "unsloth"):
+        kwargs = plan([], backend=backend).kwargs
+        assert kwargs["loss_type"] == "dapo"
+        assert kwargs["mask_truncated_completions"] is False and kwargs["epsilon_high"] == 0.2
+    assert plan(["grpo.epsilon=0.3"]).kwargs["epsilon_high"] == 0.3
+    chosen = plan(["grpo.mask_truncated_completions=true", "grpo.epsilon_high=0.28"]).kwargs
+    assert chosen["mask_truncated_completions"] is True and chosen["epsilon_high"] == 0.28
+    settings = build_grpo_settings(plan([]))
+    assert settings.mask_truncated_completions is False and settings.epsilon_high == settings.epsilon == 0.2

@@ -1,6 +1,10 @@
 """What every app script under `apps/` shares: its command line, and choosing the recipe to run
 (the tutorial's, or the CPU demo when asked for or when no GPU is present, saying why).
 
+`app_setup` chooses the training backend from the recipe file before anything imports trl: on a
+GPU it imports Unsloth first, as Unsloth requires (its patches of trl apply only then). So an app
+script imports `run_grpo` after `app_setup`, and this module imports the recipe module lazily.
+
 Example:
     >>> parser = app_argument_parser("Tutorial 1: Phi-4 on GSM8K.")
     >>> args = parser.parse_args(["--demo", "--set", "grpo.max_steps=2"])
@@ -13,9 +17,13 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grpo_training.backends import cuda_available
-from grpo_training.config import DEMO_RECIPE, Recipe, load_recipe, looks_like_path
+from grpo_training.backends import cuda_available, select_backend
+from grpo_training.recipe_files import DEMO_RECIPE, peek_backend
+
+if TYPE_CHECKING:
+    from grpo_training.config import Recipe
 
 logger = logging.getLogger("grpo_training.app")
 
@@ -48,17 +56,18 @@ def app_argument_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_app_recipe(args: argparse.Namespace, app_dir: Path) -> Recipe:
-    """Load the recipe an app run should use.
+def app_recipe_source(args: argparse.Namespace, app_dir: Path) -> tuple[Path, list[str]]:
+    """The recipe file and overrides an app run uses (reads no recipe and imports no trl).
 
     With `--demo`, or when the tutorial recipe needs a GPU that is not there, the app's
     `recipe_demo.yaml` (else the training package's CPU demo) is used, and the switch is logged with
-    its reason instead of failing.
+    its reason instead of failing. `--backend` becomes a `run.backend` override.
 
     Example:
-        >>> args = app_argument_parser("x").parse_args(["--demo", "--set", "grpo.max_steps=1"])
-        >>> resolve_app_recipe(args, Path("apps/phi4_gsm8k")).grpo["max_steps"]
-        1
+        >>> args = app_argument_parser("x").parse_args(["--demo", "--backend", "trl"])
+        >>> path, overrides = app_recipe_source(args, Path("apps/phi4_gsm8k"))
+        >>> path.name, overrides
+        ('demo_cpu.yaml', ['run.backend=trl'])
     """
     app_dir = Path(app_dir)
     recipe_path = args.recipe or app_dir / RECIPE_FILE
@@ -74,13 +83,31 @@ def resolve_app_recipe(args: argparse.Namespace, app_dir: Path) -> Recipe:
     overrides = list(args.set)
     if args.backend:
         overrides.append(f"run.backend={args.backend}")
+    return Path(recipe_path), overrides
+
+
+def resolve_app_recipe(args: argparse.Namespace, app_dir: Path) -> Recipe:
+    """Load the recipe an app run should use (which one: `app_recipe_source`).
+
+    Example:
+        >>> args = app_argument_parser("x").parse_args(["--demo", "--set", "grpo.max_steps=1"])
+        >>> resolve_app_recipe(args, Path("apps/phi4_gsm8k")).grpo["max_steps"]
+        1
+    """
+    return _load_logged(*app_recipe_source(args, app_dir))
+
+
+def _load_logged(recipe_path: Path, overrides: list[str]) -> Recipe:
+    from grpo_training.config import load_recipe
+
     recipe = load_recipe(recipe_path, overrides)
     logger.info("Recipe: %s%s", recipe_path, f" with {', '.join(overrides)}" if overrides else "")
     return recipe
 
 
 def app_setup(description: str, app_dir: Path, argv: list[str] | None = None) -> tuple[Recipe, argparse.Namespace]:
-    """Start an app: console logging, its command line, and the recipe to run (see `resolve_app_recipe`).
+    """Start an app: console logging, its command line, the backend (Unsloth imported before trl when it
+    is chosen), and the recipe to run (see `app_recipe_source`).
 
     Example:
         >>> recipe, args = app_setup("x", Path("apps/phi4_gsm8k"), ["--demo"])
@@ -89,13 +116,16 @@ def app_setup(description: str, app_dir: Path, argv: list[str] | None = None) ->
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = app_argument_parser(description).parse_args(argv)
-    return resolve_app_recipe(args, app_dir), args
+    recipe_path, overrides = app_recipe_source(args, app_dir)
+    select_backend(peek_backend(recipe_path, overrides), import_early=True, log=False)
+    return _load_logged(recipe_path, overrides), args
 
 
 def base_model_path(recipe: Recipe) -> str:
     """The base model a run trained on: the recipe's model, or the embedded one's cache folder.
 
     Example:
+        >>> from grpo_training.config import Recipe
         >>> base_model_path(Recipe()).endswith("SmolLM2-135M-Instruct-0.1.2")
         True
     """
@@ -113,9 +143,12 @@ def model_card_facts(recipe: Recipe) -> dict:
     """What a model card should name for a run of `recipe`: the base model's Hub id and the data sets.
 
     Example:
+        >>> from grpo_training.config import Recipe
         >>> model_card_facts(Recipe())
         {'card_base_model': 'HuggingFaceTB/SmolLM2-135M-Instruct', 'datasets': []}
     """
+    from grpo_training.config import looks_like_path
+
     source = recipe.data.source
     return {"card_base_model": recipe.model.name or EMBEDDED_HUB_ID,
             "datasets": [] if source == "synthetic" or looks_like_path(source) else [source]}

@@ -89,7 +89,7 @@ def select_backend(requested: str = "auto", *, import_early: bool = False, log: 
     if log:
         logger.info("Backend: %s (%s)", choice.name, choice.reason)
     if import_early and choice.name == "unsloth":
-        if "trl" in sys.modules:
+        if "trl" in sys.modules and "unsloth" not in sys.modules:
             logger.warning("trl was imported before unsloth: some Unsloth patches may not apply")
         import unsloth  # noqa: F401  (patches transformers/trl on import)
     return choice

@@ -44,17 +44,16 @@ def main_train(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     # Choose the backend first: Unsloth must be imported before trl (which the config module imports).
     from grpo_training.backends import BackendError, select_backend
+    from grpo_training.recipe_files import DEMO_RECIPE, peek_backend
 
     recipe_path = args.recipe
     if recipe_path is None and args.resume:
         recipe_path = str(Path(args.resume) / "recipe.yaml")
     if recipe_path is None:
-        from grpo_training.config import DEMO_RECIPE
-
         recipe_path = str(DEMO_RECIPE)
     try:
         if not args.check:
-            select_backend(args.backend or _peek_backend(recipe_path, args.overrides), import_early=True, log=False)
+            select_backend(args.backend or peek_backend(recipe_path, args.overrides), import_early=True, log=False)
         from grpo_training.config import RecipeError, load_recipe
 
         recipe = load_recipe(recipe_path, args.overrides)
@@ -72,20 +71,6 @@ def main_train(argv: list[str]) -> int:
         print(f"run folder: {result.run_dir}\nLoRA: {result.lora_dir}\nsteps: {result.global_step}")
     distributed.finish()
     return 0
-
-
-def _peek_backend(recipe_path: str, overrides: list[str]) -> str:
-    """run.backend from the YAML (and overrides) without importing trl."""
-    import yaml
-
-    for override in reversed(overrides):
-        if override.startswith("run.backend="):
-            return override.split("=", 1)[1].strip()
-    try:
-        raw = yaml.safe_load(Path(recipe_path).read_text(encoding="utf-8")) or {}
-        return str((raw.get("run") or {}).get("backend", "auto"))
-    except (OSError, yaml.YAMLError, AttributeError):
-        return "auto"  # load_recipe reports the real problem
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,10 +28,9 @@ from typing import Any
 import yaml
 from trl import GRPOConfig
 
-logger = logging.getLogger(__name__)
+from grpo_training.recipe_files import DEMO_RECIPE, RECIPES_DIR  # noqa: F401  (re-exported: the public names)
 
-RECIPES_DIR = Path(__file__).parent / "recipes"
-DEMO_RECIPE = RECIPES_DIR / "demo_cpu.yaml"
+logger = logging.getLogger(__name__)
 
 
 class RecipeError(ValueError):
@@ -485,7 +484,7 @@ def recipe_from_dict(raw: dict[str, Any], *, source_path: str | None = None, che
         >>> recipe_from_dict({"grpo": {"max_stepz": 3}})
         Traceback (most recent call last):
         ...
-        grpo_training.config.RecipeError: grpo.max_stepz: unknown field, not in TRL 1.14.2's GRPOConfig nor ours; similar fields: max_steps
+        grpo_training.config.RecipeError: grpo.max_stepz: unknown field, not in TRL 1.14.2's GRPOConfig nor ours; similar fields: max_steps, save_steps, eval_steps
     """
     if not isinstance(raw, dict):
         raise RecipeError(f"recipe: expected a mapping with sections {', '.join(SECTIONS)}, got {type(raw).__name__}")

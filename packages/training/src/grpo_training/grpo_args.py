@@ -6,7 +6,10 @@ The tutorials were written for older versions; their arguments are translated, n
 - 8-bit / paged optimizers need bitsandbytes on CUDA: elsewhere they become `adamw_torch`;
 - `use_vllm` only when vllm can be imported;
 - on a CPU, bf16 mixed precision is off unless the recipe asks for it (float32 is faster there);
-- `max_completion_length` defaults to `model.max_seq_length - max_prompt_length`.
+- `max_completion_length` defaults to `model.max_seq_length - max_prompt_length`;
+- `mask_truncated_completions` and `epsilon_high`, when the recipe leaves them out, are passed as TRL's
+  defaults (False; = `epsilon`): Unsloth reads them as unset and, with `loss_type: dapo`, switches to the
+  DAPO paper's True / 0.28, so the same recipe would train differently on the two backends.
 Every change is returned as a notice and logged in one line.
 
 Example:
@@ -22,12 +25,14 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from grpo_training.config import GRPOSettings, Recipe, RecipeError
 
 logger = logging.getLogger(__name__)
+
+TRL_DEFAULTS = {f.name: f.default for f in fields(GRPOSettings) if f.name in ("epsilon", "mask_truncated_completions")}
 
 BITSANDBYTES_OPTIMIZERS = {
     "adamw_8bit", "adamw_bnb_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "paged_adamw",
@@ -139,6 +144,8 @@ def plan_grpo_args(
     kwargs.setdefault("logging_steps", 1)
     kwargs.setdefault("beta", 0.0)
     kwargs.setdefault("loss_type", "dapo")
+    kwargs.setdefault("mask_truncated_completions", TRL_DEFAULTS["mask_truncated_completions"])
+    kwargs.setdefault("epsilon_high", kwargs.get("epsilon", TRL_DEFAULTS["epsilon"]))
     kwargs.setdefault("save_strategy", "steps" if kwargs.get("save_steps") else "no")
     kwargs.setdefault("disable_tqdm", True)  # our progress bar (with the reward) replaces the Trainer's
     return GRPOArgsPlan(kwargs=kwargs, notices=notices)

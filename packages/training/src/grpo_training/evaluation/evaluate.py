@@ -262,7 +262,7 @@ def score_completions(
     target_language: str | None = None,
     reasoning: ReasoningTokens | None = None,
 ) -> CompletionScores:
-    """Judge completions with the training rewards: right answer, right format, target language.
+    r"""Judge completions with the training rewards: right answer, right format, target language.
 
     Args:
         completions: generated texts (without the prefill).
