@@ -515,7 +515,7 @@ def save_results(tag: str, payload: dict[str, Any]) -> Path:
 
 def bench(cli: argparse.Namespace) -> None:
     model_dir = build(cli.shape, cli.models)
-    settings = dict(SETTINGS[cli.settings])
+    settings = {} if cli.recipe else dict(SETTINGS[cli.settings])  # a recipe run keeps the recipe's own values
     if cli.gpu_memory_utilization is not None:
         settings["gpu_memory_utilization"] = cli.gpu_memory_utilization
     tag = cli.tag or f"{cli.shape}_{cli.settings}"
@@ -621,10 +621,9 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--no-lora", action="store_true", help="path v: generate with the base model alone")
         p.add_argument("--set", action="append", default=[])
     cli = parser.parse_args(argv)
-    if cli.command.startswith("worker-") and os.environ.get("GRPO_STACKS_EVERY"):
-        import faulthandler  # where a slow step spends its time: every thread's stack, every N seconds, into the log
-
-        faulthandler.dump_traceback_later(int(os.environ["GRPO_STACKS_EVERY"]), repeat=True)
+    if cli.command.startswith("worker-"):
+        import faulthandler  # a worker killed by a signal leaves its Python stack in the log (no periodic dumps:
+        faulthandler.enable()  # dump_traceback_later crashed Unsloth workers with SIGSEGV on the H100)
     if cli.command == "prepare":
         prepare(cli.qwen_tiktoken, cli.gsm8k, [int(x) for x in cli.gguf_chunks.split(",")])
     elif cli.command == "build":
@@ -633,6 +632,8 @@ def main(argv: list[str] | None = None) -> None:
         cli.recipe = None
         bench(cli)
     elif cli.command == "recipe":
+        if set(cli.paths.split(",")) - {"a", "d"}:
+            parser.error(f"recipe runs take paths a and d (our wrapper, at the recipe's values), not {cli.paths!r}")
         cli.tag = cli.tag or f"{cli.shape}_recipe_{Path(cli.recipe).parent.name}"
         bench(cli)
     elif cli.command == "embedded":

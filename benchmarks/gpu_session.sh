@@ -2,14 +2,17 @@
 # One step of the GPU session for issue 7, run by the device tool in the repository root:
 #   bash benchmarks/gpu_session.sh STEP
 # Each step is one `run` call on ONE warm machine (calls back to back; /tmp survives between them).
-# Work that needs no clean timing runs as background jobs (`job`: setsid, so they outlive the call that
-# started them, each in its own copy of the repo) while later calls carry the next parts; timed work
-# (the a/b and v/d tables) runs in the foreground only once no job is left (`wait_jobs`).
+# Untimed work runs as background jobs (`job`: setsid, each in its own copy of the repo, logs under
+# /tmp/jobs) so that several run at once; timed work (the a/b and v/d tables) runs in the foreground once
+# no job is left. Seen on 2026-11-23 (third lease): a call did not return before the jobs it started had
+# ended (so a job does not overlap the next call), and faulthandler's periodic all-thread stack dump
+# crashed the Unsloth workers (SIGSEGV at the second dump): do not use it.
 # Carry per step (folders made by benchmarks/pack_device_carry.sh):
-#   c1 [.carry-site .devcarry]  c2 [.carry-g1]  c3 [.carry-g2]  c4 [.carry-v1]  c5 [.carry-v2]
-#   c6 [.carry-v3]  c7 [.carry-v4]  c8..c10 []
+#   n1 [.carry-site .devcarry]  n2 [.carry-v1]  n3 [.carry-v2]  n4 [.carry-v3]  n5 [.carry-v4]  n6 n7 []
+#   (the embedded run, done on 2026-11-23, needs .carry-g1/.carry-g2 and `embedded --steps 40`)
 # Costs seen on 2026-11-23 (H100): machine start ~90 s; an Unsloth run of the 1 B model ~110 s
-# (load, compile and 2 warm-up steps ~90 s of it); vLLM engine start 90-150 s; a 14 B build 40 s.
+# (load, compile and 2 warm-up steps ~90 s of it); vLLM engine start 90-150 s; builds: 1 B 6 s, 4 B 16 s,
+# 8 B 26 s, 14 B ~40 s; Gemma-3 4B step 1 with vLLM 252 s (7 s of it rollout), step 2 > 85 s.
 # Put `2>&1 | tee $OUT/STEP.txt` behind each call: a call stopped at its limit keeps its log.
 set -u
 step=$1
@@ -37,8 +40,9 @@ job() {
   local dir=/tmp/jobs/$name
   rm -rf "$dir" && mkdir -p "$dir/out" "$dir/repo"
   tar cf - --exclude='./.carry-*' --exclude=./unsloth_compiled_cache . | tar xf - -C "$dir/repo"
+  date +%s > "$dir/started"  # before the launch: a wait_jobs right after must see the job
   (cd "$dir/repo" && setsid env "${envs[@]}" OUT="$dir/out" PYTHONPATH="/tmp/site$(vllm_path):$(srcs "$dir/repo")" \
-     bash -c 'echo $$ > ../pid; date +%s > ../started; python3 benchmarks/gpu_grpo.py "$@" > ../log.txt 2>&1; echo $? > ../rc' \
+     bash -c 'echo $$ > ../pid; python3 benchmarks/gpu_grpo.py "$@" > ../log.txt 2>&1; echo $? > ../rc' \
      job "$@" < /dev/null > /dev/null 2>&1 &)
   echo "job $name started: $*"
 }
@@ -72,54 +76,34 @@ collect() {  # every job's log, out/ and records so far, as one file
 bench() { python3 benchmarks/gpu_grpo.py "$@" 2>&1 | grep -v -E "it/s\]|s/it\]|Warning: " ; }
 stash
 case $step in
-  c1)
+  n1)  # timed: a vs b, alternated (2 warm-up + 8 measured steps each), alone on the GPU
     untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-    python3 -c "import torch, transformers, peft, trl; print(torch.__version__, transformers.__version__, peft.__version__, trl.__version__)"
-    python3 benchmarks/gpu_grpo.py build gemma3-4b
-    # Gemma-3 4B at its recipe without vLLM (HF generate): 2026-11-23 it never finished step 1 (430 s, beside
-    # another run). Stack dumps every 60 s say where the time goes; the second run tells compile from cost.
-    job gemma_hf GRPO_STACKS_EVERY=60 -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --warmup 0 --steps 2 \
-      --timeout 480 --tag gemma3-4b_recipe_hf
-    job gemma_hf_nocompile GRPO_STACKS_EVERY=60 UNSLOTH_COMPILE_DISABLE=1 -- recipe gemma3-4b \
-      apps/gemma3_gsm8k/recipe.yaml --warmup 0 --steps 2 --timeout 300 --tag gemma3-4b_recipe_hf_nocompile
-    python3 benchmarks/gpu_grpo.py build llama-1b && python3 benchmarks/gpu_grpo.py build qwen3-8b
-    status; collect
-    ;;
-  c2|c4|c5|c6) status; collect;;
-  c3)  # the embedded SmolLM2 on the unsloth backend: a short real run whose reward should rise
-    mkdir -p "$GRPO_CACHE/gguf" && cat /tmp/gguf/chunk* > "$GRPO_CACHE/gguf/SmolLM2-135M-Instruct.Q4_1.gguf"
-    ls -la "$GRPO_CACHE/gguf"
-    job embedded -- embedded --steps 40
-    status; collect
-    ;;
-  c7)  # vLLM in; Qwen3-8B with vLLM at its recipe as soon as the no-compile Gemma run has given its memory back
-    mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
-    PYTHONPATH=/tmp/site:/tmp/vsite python3 -c "import vllm; print('vllm', vllm.__version__)"
-    wait_jobs 200 gemma_hf_nocompile embedded
-    job qwen3_vllm GRPO_STACKS_EVERY=120 -- recipe qwen3-8b apps/r1_qwen3_dapo_id/recipe.yaml --paths d --warmup 1 \
-      --steps 2 --timeout 540 --tag qwen3-8b_recipe_vllm
-    wait_jobs 330
-    status; collect
-    ;;
-  c8)  # timed: d (our wrapper + vLLM) vs v (raw vLLM through a fresh LoRA adapter), nothing else on the GPU
-    wait_jobs 320; status
-    export PYTHONPATH=/tmp/site:/tmp/vsite:$(srcs "$root")
-    if [ "$(running)" -eq 0 ]; then
-      bench bench llama-1b --settings r16all-8x256 --paths v,d --warmup 2 --steps 4 --tag llama-1b_r16all-8x256_vllm_lora \
-        --timeout 240
-    else echo "jobs still running: v,d not timed now (call c8 again)"; fi
+    python3 benchmarks/gpu_grpo.py build llama-1b
+    bench bench llama-1b --settings r16all-8x256 --paths a,b,a,b --warmup 2 --steps 8 --timeout 130 \
+      --tag llama-1b_r16all-8x256_abab8
     collect
     ;;
-  c9)  # Gemma-3 with vLLM, the recipe exactly, at 0.2 of the H100 (= 0.7 of a 24 GB card): the 24 GB question
-    job gemma_vllm_24gb GRPO_STACKS_EVERY=120 -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --paths d --warmup 1 \
-      --steps 1 --gpu-memory-utilization 0.2 --timeout 540 --tag gemma3-4b_recipe_vllm_24gb
+  n2)  # carries; the Phi-4 (Llama-shaped, unsloth/Phi-4) model for n6 is built meanwhile
+    python3 benchmarks/gpu_grpo.py build phi4-llama; status; collect;;
+  n3|n4) status; collect;;
+  n5)  # vLLM in; timed: d (our wrapper + vLLM) vs v (raw vLLM through a fresh LoRA adapter), alone
+    mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
+    export PYTHONPATH=/tmp/site:/tmp/vsite:$(srcs "$root")
+    bench bench llama-1b --settings r16all-8x256 --paths v,d --warmup 2 --steps 4 --tag llama-1b_r16all-8x256_vllm_lora \
+      --timeout 240
+    collect
+    ;;
+  n6)  # Phi-4 shape with vLLM at the phi4 app's recipe (never run with vLLM so far)
+    job phi4_vllm -- recipe phi4-llama apps/phi4_gsm8k/recipe.yaml --paths d --warmup 1 --steps 2 --timeout 540 \
+      --tag phi4-llama_recipe_vllm
     wait_jobs 560; status; collect
     ;;
-  c10)  # timed: a vs b once more (2 warm-up + 8 measured steps each)
-    wait_jobs 300
-    [ "$(running)" -eq 0 ] && bench bench llama-1b --settings r16all-8x256 --paths a,b --warmup 2 --steps 8 --timeout 160 --tag llama-1b_r16all-8x256_ab3
-    collect
+  n7)  # Gemma-3 steady state: the recipe with vLLM at 0.2 (= 0.7 of a 24 GB card), 2 warm-up steps
+    python3 benchmarks/gpu_grpo.py build gemma3-4b
+    job gemma_vllm_24gb -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --paths d --warmup 2 --steps 1 \
+      --gpu-memory-utilization 0.2 --timeout 540 --tag gemma3-4b_recipe_vllm_24gb_steady
+    wait_jobs 560; status; collect
     ;;
   *) echo "unknown step $step"; exit 2;;
 esac
