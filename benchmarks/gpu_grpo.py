@@ -238,10 +238,12 @@ def process_gpu_gib(pid: int) -> float | None:
     return None
 
 
-def sample_memory(path: str, every_seconds: float = 5.0) -> None:
+def sample_memory(path: str, every_seconds: float = 5.0, *, whole_process: bool = False) -> None:
     """Write this process's peak GPU memory so far to `path` every few seconds, from a daemon thread:
-    a run stopped at its time limit in the middle of its first step still leaves its peak. Besides torch's
-    peaks: the process's whole use (nvidia-smi) and the device's (total - free; every process on it)."""
+    a run stopped at its time limit in the middle of its first step still leaves its peak. With
+    `whole_process` (untimed recipe runs only: it starts nvidia-smi every few seconds, work the timed
+    paths' tutorial side does not do), also the process's whole use (nvidia-smi) and the device's
+    (total - free; every process on it)."""
     import threading
 
     import torch
@@ -249,15 +251,16 @@ def sample_memory(path: str, every_seconds: float = 5.0) -> None:
     from gpu_timing import GIB
 
     started = time.perf_counter()
-    peaks = {"process": None, "device": 0.0}
+    peaks: dict[str, float | None] = {"process": None, "device": None}
 
     def loop() -> None:
         while True:
-            process = process_gpu_gib(os.getpid())
-            if process is not None:
-                peaks["process"] = max(peaks["process"] or 0.0, process)
-            free, total = torch.cuda.mem_get_info()
-            peaks["device"] = max(peaks["device"], (total - free) / GIB)
+            if whole_process:
+                process = process_gpu_gib(os.getpid())
+                if process is not None:
+                    peaks["process"] = max(peaks["process"] or 0.0, process)
+                free, total = torch.cuda.mem_get_info()
+                peaks["device"] = max(peaks["device"] or 0.0, (total - free) / GIB)
             Path(path).write_text(json.dumps({"peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB,
                                               "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB,
                                               "peak_process_gib": peaks["process"], "peak_device_used_gib": peaks["device"],
@@ -280,7 +283,7 @@ def worker_wrapper(cli: argparse.Namespace) -> None:
 
     recipe = wrapper_recipe(cli.model, settings, cli.steps, cli.vllm, Path(cli.recipe), cli.keep_recipe_settings,
                             cli.set)
-    sample_memory(f"{cli.out}.memory")
+    sample_memory(f"{cli.out}.memory", whole_process=cli.keep_recipe_settings)
     run_dir = make_run_dir(recipe)
     started = time.perf_counter()
     model, tokenizer = load_model(recipe, choice)

@@ -46,7 +46,8 @@ job() {
      job "$@" < /dev/null > /dev/null 2>&1 &)
   echo "job $name started: $*"
 }
-running() { local n=0 d; for d in /tmp/jobs/*/; do [ -f "$d/started" ] && [ ! -f "$d/rc" ] && n=$((n + 1)); done; echo $n; }
+unfinished() { local n=0 j; for j in "$@"; do [ -f "/tmp/jobs/$j/started" ] && [ ! -f "/tmp/jobs/$j/rc" ] && n=$((n + 1)); done; echo $n; }
+running() { unfinished $(ls /tmp/jobs); }
 status() {
   local d
   for d in /tmp/jobs/*/; do
@@ -61,12 +62,7 @@ status() {
 wait_jobs() {
   local max=$1; shift; local t0; t0=$(date +%s)
   local names=("$@"); [ ${#names[@]} -eq 0 ] && names=($(ls /tmp/jobs))
-  while [ $(( $(date +%s) - t0 )) -lt "$max" ]; do
-    local left=0 n
-    for n in "${names[@]}"; do [ -f "/tmp/jobs/$n/started" ] && [ ! -f "/tmp/jobs/$n/rc" ] && left=$((left + 1)); done
-    [ $left -eq 0 ] && break
-    sleep 5
-  done
+  while [ $(( $(date +%s) - t0 )) -lt "$max" ] && [ "$(unfinished "${names[@]}")" -gt 0 ]; do sleep 5; done
   echo "waited $(( $(date +%s) - t0 )) s; jobs running: $(running)"
 }
 collect() {  # every job's log, out/ and records so far, as one file

@@ -86,25 +86,6 @@ def app_recipe_source(args: argparse.Namespace, app_dir: Path) -> tuple[Path, li
     return Path(recipe_path), overrides
 
 
-def resolve_app_recipe(args: argparse.Namespace, app_dir: Path) -> Recipe:
-    """Load the recipe an app run should use (which one: `app_recipe_source`).
-
-    Example:
-        >>> args = app_argument_parser("x").parse_args(["--demo", "--set", "grpo.max_steps=1"])
-        >>> resolve_app_recipe(args, Path("apps/phi4_gsm8k")).grpo["max_steps"]
-        1
-    """
-    return _load_logged(*app_recipe_source(args, app_dir))
-
-
-def _load_logged(recipe_path: Path, overrides: list[str]) -> Recipe:
-    from grpo_training.config import load_recipe
-
-    recipe = load_recipe(recipe_path, overrides)
-    logger.info("Recipe: %s%s", recipe_path, f" with {', '.join(overrides)}" if overrides else "")
-    return recipe
-
-
 def app_setup(description: str, app_dir: Path, argv: list[str] | None = None) -> tuple[Recipe, argparse.Namespace]:
     """Start an app: console logging, its command line, the backend (Unsloth imported before trl when it
     is chosen), and the recipe to run (see `app_recipe_source`).
@@ -118,7 +99,11 @@ def app_setup(description: str, app_dir: Path, argv: list[str] | None = None) ->
     args = app_argument_parser(description).parse_args(argv)
     recipe_path, overrides = app_recipe_source(args, app_dir)
     select_backend(peek_backend(recipe_path, overrides), import_early=True, log=False)
-    return _load_logged(recipe_path, overrides), args
+    from grpo_training.config import load_recipe
+
+    recipe = load_recipe(recipe_path, overrides)
+    logger.info("Recipe: %s%s", recipe_path, f" with {', '.join(overrides)}" if overrides else "")
+    return recipe, args
 
 
 def base_model_path(recipe: Recipe) -> str:
