@@ -65,6 +65,12 @@ SHAPES: dict[str, tuple[str, dict[str, Any], str]] = {
                                      tie_word_embeddings=False, max_position_embeddings=16384,
                                      original_max_position_embeddings=16384, rms_norm_eps=1e-5,
                                      pad_token_id=None, bos_token_id=None, eos_token_id=None), "tok-smollm2"),
+    # A small Phi-3-architecture model: the unsloth backend's all-linear on fused layers, checked in a minute.
+    "phi3-small": ("Phi3Config", dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=4,
+                                      num_attention_heads=16, num_key_value_heads=4, vocab_size=49152,
+                                      tie_word_embeddings=False, max_position_embeddings=4096,
+                                      original_max_position_embeddings=4096, pad_token_id=None, bos_token_id=None,
+                                      eos_token_id=None), "tok-smollm2"),
     # Qwen3-8B (DeepSeek-R1-0528-Qwen3-8B has the same architecture and vocabulary size).
     "qwen3-8b": ("Qwen3Config", dict(hidden_size=4096, intermediate_size=12288, num_hidden_layers=36,
                                      num_attention_heads=32, num_key_value_heads=8, head_dim=128,
@@ -276,6 +282,7 @@ def worker_wrapper(cli: argparse.Namespace) -> None:
     from grpo_training.backends import select_backend
 
     choice = select_backend("unsloth", import_early=True)
+    from grpo_training.lora_targets import adapted_module_names
     from grpo_training.prepare import prepare_data, with_prefill
     from grpo_training.run import build_trainer, load_model, make_run_dir
 
@@ -288,6 +295,8 @@ def worker_wrapper(cli: argparse.Namespace) -> None:
     started = time.perf_counter()
     model, tokenizer = load_model(recipe, choice)
     load_seconds = time.perf_counter() - started
+    adapted = sorted({name.rsplit(".", 1)[-1] for name in adapted_module_names(model)})
+    print(f"LoRA adapters on: {', '.join(adapted)}", flush=True)
     train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
     prepared = prepare_data(recipe, train_tokenizer)
     trainer, plan = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, choice)
@@ -299,7 +308,7 @@ def worker_wrapper(cli: argparse.Namespace) -> None:
                                model_dir=cli.model, settings=settings, load_seconds=load_seconds,
                                recipe=str(cli.recipe), recipe_settings=cli.keep_recipe_settings,
                                grpo_kwargs={k: v for k, v in plan.kwargs.items() if isinstance(v, (int, float, str, bool))},
-                               rollout_method=wrapped)
+                               rollout_method=wrapped, adapted_modules=adapted)
     print(json.dumps({k: record.get(k) for k in ("s_per_step_median", "gen_tok_per_s", "peak_allocated_gib")}))
 
 

@@ -8,7 +8,7 @@
 # ended (so a job does not overlap the next call), and faulthandler's periodic all-thread stack dump
 # crashed the Unsloth workers (SIGSEGV at the second dump): do not use it.
 # Carry per step (folders made by benchmarks/pack_device_carry.sh):
-#   n1 [.carry-site .devcarry]  n2 [.carry-v1]  n3 [.carry-v2]  n4 [.carry-v3]  n5 [.carry-v4]  n6 n7 []
+#   p1 [.carry-site .devcarry]  p2 [.carry-v1]  p3 [.carry-v2]  p4 [.carry-v3]  p5 [.carry-v4]  p6 p7 []
 #   (the embedded run, done on 2026-11-23, needs .carry-g1/.carry-g2 and `embedded --steps 40`)
 # Costs seen on 2026-11-23 (H100): machine start ~90 s; an Unsloth run of the 1 B model ~110 s
 # (load, compile and 2 warm-up steps ~90 s of it); vLLM engine start 90-150 s; builds: 1 B 6 s, 4 B 16 s,
@@ -72,30 +72,34 @@ collect() {  # every job's log, out/ and records so far, as one file
 bench() { python3 benchmarks/gpu_grpo.py "$@" 2>&1 | grep -v -E "it/s\]|s/it\]|Warning: " ; }
 stash
 case $step in
-  n1)  # timed: a vs b, alternated (2 warm-up + 8 measured steps each), alone on the GPU
+  p1)  # timed: a vs b, alternated (2 warm-up + 8 measured steps each), alone on the GPU
     untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
     python3 benchmarks/gpu_grpo.py build llama-1b
-    bench bench llama-1b --settings r16all-8x256 --paths a,b,a,b --warmup 2 --steps 8 --timeout 130 \
+    bench bench llama-1b --settings r16all-8x256 --paths a,b,a,b --warmup 2 --steps 8 --timeout 150 \
       --tag llama-1b_r16all-8x256_abab8
     collect
     ;;
-  n2)  # carries; the Phi-4 (Llama-shaped, unsloth/Phi-4) model for n6 is built meanwhile
-    python3 benchmarks/gpu_grpo.py build phi4-llama; status; collect;;
-  n3|n4) status; collect;;
-  n5)  # vLLM in; timed: d (our wrapper + vLLM) vs v (raw vLLM through a fresh LoRA adapter), alone
+  p2)  # carry; all-linear on a Phi-3-architecture model through the unsloth backend; the Phi-4 build for p6
+    python3 benchmarks/gpu_grpo.py build phi3-small
+    job phi3_all_linear -- recipe phi3-small apps/phi4_gsm8k/recipe.yaml --set lora.target_modules=all-linear \
+      --warmup 0 --steps 2 --timeout 200 --tag phi3-small_recipe_all_linear
+    python3 benchmarks/gpu_grpo.py build phi4-llama
+    wait_jobs 200; status; collect;;
+  p3|p4) status; collect;;
+  p5)  # vLLM in; timed: d (our wrapper + vLLM) vs v (raw vLLM through a fresh LoRA adapter), alone
     mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
     export PYTHONPATH=/tmp/site:/tmp/vsite:$(srcs "$root")
     bench bench llama-1b --settings r16all-8x256 --paths v,d --warmup 2 --steps 4 --tag llama-1b_r16all-8x256_vllm_lora \
       --timeout 240
     collect
     ;;
-  n6)  # Phi-4 shape with vLLM at the phi4 app's recipe (never run with vLLM so far)
-    job phi4_vllm -- recipe phi4-llama apps/phi4_gsm8k/recipe.yaml --paths d --warmup 1 --steps 2 --timeout 540 \
+  p6)  # Phi-4 shape (unsloth/Phi-4, Llama) with vLLM at the phi4 app's recipe, alone: never run with vLLM so far
+    job phi4_vllm -- recipe phi4-llama apps/phi4_gsm8k/recipe.yaml --paths d --warmup 1 --steps 3 --timeout 480 \
       --tag phi4-llama_recipe_vllm
-    wait_jobs 560; status; collect
+    wait_jobs 500; status; collect
     ;;
-  n7)  # Gemma-3 steady state: the recipe with vLLM at 0.2 (= 0.7 of a 24 GB card), 2 warm-up steps
+  p7)  # Gemma-3 steady state: the recipe with vLLM at 0.2 (= 0.7 of a 24 GB card), 2 warm-up steps
     python3 benchmarks/gpu_grpo.py build gemma3-4b
     job gemma_vllm_24gb -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --paths d --warmup 2 --steps 1 \
       --gpu-memory-utilization 0.2 --timeout 540 --tag gemma3-4b_recipe_vllm_24gb_steady

@@ -6,7 +6,7 @@ import pytest
 
 from grpo_training.backends import select_backend
 from grpo_training.config import recipe_from_dict
-from grpo_training.lora_targets import LoraTargetError, unmatched_targets
+from grpo_training.lora_targets import LoraTargetError, resolve_target_modules, unmatched_targets
 from grpo_training.run import load_model
 from tiny_model import build_tiny_model, tiny_recipe
 
@@ -64,3 +64,24 @@ def test_llama_targets_pass_and_all_linear_is_left_to_peft(tiny_llama_dir, tmp_p
     with pytest.raises(LoraTargetError, match="qkv_proj match no layer of LlamaForCausalLM.*Its linear layers are: "
                        "down_proj, gate_proj, k_proj, o_proj, q_proj, up_proj, v_proj\\."):
         _load(tiny_llama_dir, tmp_path, ["qkv_proj", "o_proj"])
+
+
+@pytest.mark.parametrize("model_fixture, expected", [
+    ("tiny_phi3_dir", ["down_proj", "gate_up_proj", "o_proj", "qkv_proj"]),
+    ("tiny_llama_dir", ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]),
+])
+def test_all_linear_spelled_out_adapts_what_peft_all_linear_adapts(model_fixture, expected, request):
+    """The unsloth backend hands Unsloth this list (Unsloth turns "all-linear" into Llama's names)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model_dir = request.getfixturevalue(model_fixture)
+    resolved = resolve_target_modules(AutoModelForCausalLM.from_pretrained(model_dir), "all-linear")
+    assert resolved == expected
+
+    def adapted(targets):
+        model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir), LoraConfig(r=2, target_modules=targets))
+        return sorted(name for name, module in model.named_modules() if hasattr(module, "lora_A"))
+
+    assert adapted(resolved) == adapted("all-linear")
+    assert resolve_target_modules(object(), ["q_proj"]) == ["q_proj"]

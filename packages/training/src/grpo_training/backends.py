@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grpo_training.lora_targets import check_lora_targets
+from grpo_training.lora_targets import check_lora_targets, resolve_target_modules
 
 if TYPE_CHECKING:
     from grpo_training.config import Recipe
@@ -214,14 +214,13 @@ def load_model_unsloth(recipe: Recipe) -> tuple[Any, Any]:
         if lora.target_modules != "all-linear":
             multimodal_targets["target_modules"] = lora.target_modules
         model = FastModel.get_peft_model(model, **multimodal_targets, **peft_kwargs)
+        check_lora_targets(model, lora.target_modules)
         tokenizer = getattr(processor, "tokenizer", processor)  # text-only GRPO: the text tokenizer
     else:
         model, tokenizer = FastLanguageModel.from_pretrained(**load_kwargs)
-        target_modules = lora.target_modules
-        if target_modules == "all-linear":
-            target_modules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        target_modules = resolve_target_modules(model, lora.target_modules)
         model = FastLanguageModel.get_peft_model(model, target_modules=target_modules, **peft_kwargs)
-    check_lora_targets(model, lora.target_modules)
+        check_lora_targets(model, target_modules)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer

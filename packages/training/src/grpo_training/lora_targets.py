@@ -41,6 +41,36 @@ def linear_module_names(model: Any) -> set[str]:
     return names
 
 
+def resolve_target_modules(model: Any, target_modules: list[str] | str) -> list[str] | str:
+    """PEFT's `"all-linear"` spelled out as the model's own linear layer names (the output layer excepted),
+    for loaders that take a list: Unsloth's `get_peft_model` replaces "all-linear" with Llama's seven
+    names, which on a Phi-3-architecture model (fused `qkv_proj`, `gate_up_proj`) adapt `o_proj` and
+    `down_proj` alone. Anything else is returned unchanged.
+
+    Example:
+        >>> from torch import nn
+        >>> class Phi3Block(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.qkv_proj, self.o_proj = nn.Linear(4, 12), nn.Linear(4, 4)
+        ...         self.gate_up_proj, self.down_proj = nn.Linear(4, 16), nn.Linear(8, 4)
+        ...         self.lm_head = nn.Linear(4, 32)
+        >>> resolve_target_modules(Phi3Block(), "all-linear")
+        ['down_proj', 'gate_up_proj', 'o_proj', 'qkv_proj']
+        >>> resolve_target_modules(Phi3Block(), ["down_proj"])
+        ['down_proj']
+    """
+    if target_modules != "all-linear":
+        return target_modules
+    names = linear_module_names(model)
+    output = getattr(model, "get_output_embeddings", lambda: None)()
+    names -= {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if output is not None and module is output}
+    if not names:
+        raise LoraTargetError(f"lora.target_modules: all-linear found no linear layer in {type(model).__name__}; "
+                              "name the modules to adapt instead.")
+    return sorted(names)
+
+
 def adapted_module_names(model: Any) -> list[str]:
     """Full names of the modules that carry a LoRA adapter (PEFT's layers have `lora_A`)."""
     return [name for name, module in model.named_modules() if hasattr(module, "lora_A") and name]
