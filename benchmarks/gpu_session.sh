@@ -14,6 +14,8 @@
 # (load, compile and 2 warm-up steps ~90 s of it); vLLM engine start 90-150 s; builds: 1 B 6 s, 4 B 16 s,
 # 8 B 26 s, 14 B ~40 s; Gemma-3 4B step 1 with vLLM 252 s (7 s of it rollout), step 2 > 85 s.
 # Put `2>&1 | tee $OUT/STEP.txt` behind each call: a call stopped at its limit keeps its log.
+# Fourth lease (2026-11-23): p1..p6 ran (1,800 s: start 90, p1 456, p2 192, p3/p4 ~10 each, p5 382, p6 271,
+# one more a/b round 337); p7 (Gemma-3 steady state, ~460 s with its build and engine) is left for the next.
 set -u
 step=$1
 root=$PWD

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -161,3 +163,44 @@ def write_measurement(out_file: str | Path, clock: StepClock, *, warmup: int, **
     tmp.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
     os.replace(tmp, target)
     return record
+
+
+def process_gpu_gib(pid: int) -> float | None:
+    """This process's whole GPU memory (torch's pool, vLLM's, the CUDA context) as nvidia-smi sees it;
+    None where nvidia-smi lists no processes (a container's PID namespace)."""
+    try:
+        listing = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in listing.splitlines():
+        fields = [field.strip() for field in line.split(",")]
+        if len(fields) == 2 and fields[0] == str(pid) and fields[1].isdigit():
+            return int(fields[1]) / 1024
+    return None
+
+
+def sample_memory(path: str, every_seconds: float = 5.0, *, whole_process: bool = False) -> None:
+    """Write this process's peak GPU memory so far to `path` every few seconds, from a daemon thread:
+    a run stopped at its time limit in the middle of its first step still leaves its peak. With
+    `whole_process` (untimed recipe runs only: it starts nvidia-smi every few seconds, work the timed
+    paths' tutorial side does not do), also the process's whole use (nvidia-smi) and the device's
+    (total - free; every process on it)."""
+    started = time.perf_counter()
+    peaks: dict[str, float | None] = {"process": None, "device": None}
+
+    def loop() -> None:
+        while True:
+            if whole_process:
+                process = process_gpu_gib(os.getpid())
+                if process is not None:
+                    peaks["process"] = max(peaks["process"] or 0.0, process)
+                free, total = torch.cuda.mem_get_info()
+                peaks["device"] = max(peaks["device"] or 0.0, (total - free) / GIB)
+            Path(path).write_text(json.dumps({"peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB,
+                                              "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB,
+                                              "peak_process_gib": peaks["process"], "peak_device_used_gib": peaks["device"],
+                                              "seconds": time.perf_counter() - started}))
+            time.sleep(every_seconds)
+
+    threading.Thread(target=loop, daemon=True, name="sample-memory").start()

@@ -148,6 +148,9 @@ if __name__ == "__main__":
 
     from unsloth import FastLanguageModel  # before trl, as in the tutorial
 
+    from gpu_timing import sample_memory  # the instruments path a runs too (after unsloth: it imports transformers)
+
+    sample_memory(f"{cli.out}.memory")
     started = time.perf_counter()
     max_seq_length = settings["max_seq_length"]
     lora_rank = settings["lora_rank"]
