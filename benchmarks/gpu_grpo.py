@@ -5,6 +5,7 @@ Paths, each run in its own subprocess (clean peak memory), alternated as `--path
   b  tutorial 1's raw Unsloth calls (`tutorial1_raw_unsloth.py`, a plain script)
   c  plain TRL + PEFT, bf16 base, no Unsloth
   d  our wrapper with vLLM rollouts (model.fast_inference + grpo.use_vllm; needs the vllm bundle)
+  e  tutorial 1's raw Unsloth calls with vLLM rollouts (its own `fast_inference=True`): d's baseline
   v  raw vLLM `LLM.generate` on the same model and batch (the ceiling for d's rollout tokens/s)
 All paths read one settings dict (SETTINGS) and the same GSM8K prompts, so their figures compare.
 
@@ -95,7 +96,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
                          beta=0.04, loss_type="bnpo", gpu_memory_utilization=0.5),
 }
 LABELS = {"a": "our wrapper, unsloth backend", "b": "tutorial raw Unsloth", "c": "plain TRL + PEFT, bf16 base",
-          "d": "our wrapper, unsloth + vLLM rollouts", "v": "raw vLLM LLM.generate (same engine settings)"}
+          "d": "our wrapper, unsloth + vLLM rollouts", "e": "tutorial raw Unsloth + vLLM rollouts", "v": "raw vLLM LLM.generate (same engine settings)"}
 
 
 # ------------------------------------------------------------------------------ prepare (CPU)
@@ -366,10 +367,12 @@ def worker_vllm(cli: argparse.Namespace) -> None:
 def run_path(path: str, model_dir: Path, settings_name: str, settings: dict[str, Any], cli: argparse.Namespace,
              out: Path, log: Path, recipe: str | None = None) -> dict[str, Any]:
     """One path in its own subprocess; returns its JSON record (or an error record)."""
-    common = ["--model", str(model_dir), "--settings", json.dumps(settings), "--steps", str(cli.warmup + cli.steps),
+    path_settings = {**settings, "fast_inference": True} if path == "e" else settings
+    common = ["--model", str(model_dir), "--settings", json.dumps(path_settings), "--steps", str(cli.warmup + cli.steps),
               "--warmup", str(cli.warmup), "--out", str(out)]
-    if path == "b":
-        command = [sys.executable, str(HERE / "tutorial1_raw_unsloth.py"), "--data", str(CARRY / "gsm8k_head.jsonl"), *common]
+    if path in ("b", "e"):
+        command = [sys.executable, str(HERE / "tutorial1_raw_unsloth.py"), "--path", path,
+                   "--data", str(CARRY / "gsm8k_head.jsonl"), *common]
     elif path in ("a", "d"):
         command = [sys.executable, str(HERE / "gpu_grpo.py"), "worker-wrapper", "--path", path,
                    "--recipe", recipe or str(REPO / "apps/phi4_gsm8k/recipe.yaml"), *common]
@@ -382,7 +385,7 @@ def run_path(path: str, model_dir: Path, settings_name: str, settings: dict[str,
         command = [sys.executable, str(HERE / "gpu_grpo.py"), "worker-vllm", "--path", "v", *common[:-4],
                    "--steps", str(cli.steps), "--warmup", str(cli.warmup), "--out", str(out)]
     else:
-        raise SystemExit(f"unknown path {path!r}: expected a, b, c, d or v")
+        raise SystemExit(f"unknown path {path!r}: expected a, b, c, d, e or v")
     started = time.perf_counter()
     with log.open("a", encoding="utf-8") as sink:
         sink.write(f"\n===== path {path} ({settings_name}) $ {' '.join(command)}\n")
@@ -452,11 +455,13 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
                     f"{f(entry['peak_allocated_gib'])} | {f(entry['peak_reserved_gib'])} | {f(entry['peak_process_gib'])} | "
                     f"{f(entry['load_seconds'], 0)} |")
     ratios: dict[str, Any] = {}
-    for num, den in (("a", "b"), ("a", "c"), ("d", "a")):
+    with_vllm = {"d", "e"}
+    for num, den in (("a", "b"), ("a", "c"), ("d", "e"), ("d", "a")):
         if num in summary and den in summary and summary[den]["s_per_step"]:
             ratios[f"{num}/{den} time (medians)"] = summary[num]["s_per_step"] / summary[den]["s_per_step"]
             ratios[f"{num}/{den} time (means)"] = summary[num]["s_per_step_mean"] / summary[den]["s_per_step_mean"]
-            if summary[den]["peak_allocated_gib"] and "d" not in (num, den):  # vLLM reserves its share by design
+            # vLLM reserves its share by design: peaks compare only between paths that both use it, or neither
+            if summary[den]["peak_allocated_gib"] and (num in with_vllm) == (den in with_vllm):
                 ratios[f"{num}/{den} peak memory"] = summary[num]["peak_allocated_gib"] / summary[den]["peak_allocated_gib"]
     if "d" in summary and "v" in summary and summary["v"]["gen_tok_per_s"] and summary["d"]["gen_tok_per_s"]:
         ratios["d/v rollout tok/s"] = summary["d"]["gen_tok_per_s"] / summary["v"]["gen_tok_per_s"]

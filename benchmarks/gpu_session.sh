@@ -16,6 +16,8 @@
 # Put `2>&1 | tee $OUT/STEP.txt` behind each call: a call stopped at its limit keeps its log.
 # Fourth lease (2026-11-23): p1..p6 ran (1,800 s: start 90, p1 456, p2 192, p3/p4 ~10 each, p5 382, p6 271,
 # one more a/b round 337); p7 (Gemma-3 steady state, ~460 s with its build and engine) is left for the next.
+# Next lease, in this order (~1,750 s): p1 (a/b, now with the same memory sampler in both paths), p2-p4
+# (carries; p2's builds are then optional), p5 (v,d) or straight to p8 (d vs e, ~360 s), p7.
 set -u
 step=$1
 root=$PWD
@@ -100,6 +102,12 @@ case $step in
     job phi4_vllm -- recipe phi4-llama apps/phi4_gsm8k/recipe.yaml --paths d --warmup 1 --steps 3 --timeout 480 \
       --tag phi4-llama_recipe_vllm
     wait_jobs 500; status; collect
+    ;;
+  p8)  # after p5 (vLLM unpacked): timed d (our wrapper + vLLM) vs e (the tutorial's own fast_inference=True), alone
+    export PYTHONPATH=/tmp/site:/tmp/vsite:$(srcs "$root")
+    bench bench llama-1b --settings r16all-8x256 --paths d,e --warmup 2 --steps 6 --tag llama-1b_r16all-8x256_de \
+      --timeout 260
+    collect
     ;;
   p7)  # Gemma-3 steady state: the recipe with vLLM at 0.2 (= 0.7 of a 24 GB card), 2 warm-up steps
     python3 benchmarks/gpu_grpo.py build gemma3-4b

@@ -141,6 +141,7 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--path", default="b", help="the record's path name: b, or e (settings with fast_inference)")
     cli = parser.parse_args()
     settings = json.loads(cli.settings)
 
@@ -194,7 +195,7 @@ if __name__ == "__main__":
     trainer.add_callback(clock)
     wrapped = time_rollouts(trainer, clock)
     trainer.train()
-    record = write_measurement(cli.out, clock, warmup=cli.warmup, path="b", label="tutorial raw Unsloth",
+    record = write_measurement(cli.out, clock, warmup=cli.warmup, path=cli.path, label=f"tutorial raw Unsloth (path {cli.path})",
                                model_dir=cli.model, settings=settings, load_seconds=load_seconds,
                                rollout_method=wrapped)
     print(json.dumps({k: record.get(k) for k in ("s_per_step_median", "gen_tok_per_s", "peak_allocated_gib")}))
