@@ -85,3 +85,10 @@ def test_all_linear_spelled_out_adapts_what_peft_all_linear_adapts(model_fixture
 
     assert adapted(resolved) == adapted("all-linear")
     assert resolve_target_modules(object(), ["q_proj"]) == ["q_proj"]
+
+
+def test_all_linear_on_a_model_without_linear_layers_is_an_error():
+    from torch import nn
+
+    with pytest.raises(LoraTargetError, match="all-linear found no linear layer in Embedding; name the modules"):
+        resolve_target_modules(nn.Embedding(4, 2), "all-linear")

@@ -64,7 +64,8 @@ def resolve_target_modules(model: Any, target_modules: list[str] | str) -> list[
         return target_modules
     names = linear_module_names(model)
     output = getattr(model, "get_output_embeddings", lambda: None)()
-    names -= {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if output is not None and module is output}
+    if output is not None:  # PEFT's all-linear leaves the output layer out, whatever its name
+        names -= {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if module is output}
     if not names:
         raise LoraTargetError(f"lora.target_modules: all-linear found no linear layer in {type(model).__name__}; "
                               "name the modules to adapt instead.")
