@@ -429,8 +429,8 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         if "error" not in record:
             by_path.setdefault(record["path"], []).append(record)
     rows = ["| path | what | runs | s/step median | s/step mean | min-max | rollout s median | rollout share | gen tok/s "
-            "| peak alloc GiB | peak reserved GiB | peak process GiB | load s |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| peak alloc GiB | peak reserved GiB | peak process GiB | load s | gc s/step | of it in rollout |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     summary: dict[str, Any] = {}
     for path, group in sorted(by_path.items()):
         steps = [s for r in group for s in r.get("step_seconds", [])[r.get("warmup_steps", 0):]]
@@ -444,6 +444,11 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
                  "peak_process_gib": max((r.get("memory_sampled", {}).get("peak_process_gib") or 0) for r in group) or None,
                  "load_seconds": pooled(group, "load_seconds"), "min": min(steps) if steps else None,
                  "max": max(steps) if steps else None}
+        gc_steps = [s for r in group for s in r.get("gc_seconds", [])[r.get("warmup_steps", 0):]]
+        gc_rollouts = [s for r in group for s in r.get("rollout_gc_seconds", [])[r.get("warmup_steps", 0):]]
+        entry["gc_s_mean"] = statistics.mean(gc_steps) if gc_steps else None
+        entry["rollout_gc_s_mean"] = statistics.mean(gc_rollouts) if gc_rollouts else None
+        entry["process_facts"] = next((r["process_facts"] for r in group if r.get("process_facts")), None)
         summary[path] = entry
 
         def f(value: Any, digits: int = 2) -> str:
@@ -453,7 +458,7 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
                     f"{f(entry['s_per_step_mean'])} | {f(entry['min'])}-{f(entry['max'])} | {f(entry['rollout_s_median'])} | "
                     f"{f(entry['rollout_share'])} | {f(entry['gen_tok_per_s'], 0)} | "
                     f"{f(entry['peak_allocated_gib'])} | {f(entry['peak_reserved_gib'])} | {f(entry['peak_process_gib'])} | "
-                    f"{f(entry['load_seconds'], 0)} |")
+                    f"{f(entry['load_seconds'], 0)} | {f(entry['gc_s_mean'], 3)} | {f(entry['rollout_gc_s_mean'], 3)} |")
     ratios: dict[str, Any] = {}
     with_vllm = {"d", "e"}
     for num, den in (("a", "b"), ("a", "c"), ("d", "e"), ("d", "a")):
@@ -469,6 +474,12 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     if ratios:
         rows.append("")
         rows += [f"{name}: {value:.3f}" for name, value in ratios.items()]
+    facts = {path: entry["process_facts"] for path, entry in summary.items() if entry["process_facts"]}
+    if len(facts) > 1:  # what differs between the processes at their first rollout
+        keys = sorted({key for fact in facts.values() for key in fact})
+        differing = [key for key in keys if len({json.dumps(fact.get(key)) for fact in facts.values()}) > 1]
+        rows.append("")
+        rows += [f"process {key}: " + "; ".join(f"{path} {fact.get(key)}" for path, fact in facts.items()) for key in differing]
     return "\n".join(rows), {"paths": summary, "ratios": ratios}
 
 

@@ -8,16 +8,16 @@
 # ended (so a job does not overlap the next call), and faulthandler's periodic all-thread stack dump
 # crashed the Unsloth workers (SIGSEGV at the second dump): do not use it.
 # Carry per step (folders made by benchmarks/pack_device_carry.sh):
-#   p1 [.carry-site .devcarry]  p2 [.carry-v1]  p3 [.carry-v2]  p4 [.carry-v3]  p5 [.carry-v4]  p6 p7 []
+#   q1 [.carry-site .devcarry]  q2 [.carry-v1]  q3 [.carry-v2]  q4 [.carry-v3]  q5 [.carry-v4]  q6 []
 #   (the embedded run, done on 2026-11-23, needs .carry-g1/.carry-g2 and `embedded --steps 40`)
 # Costs seen on 2026-11-23 (H100): machine start ~90 s; an Unsloth run of the 1 B model ~110 s
 # (load, compile and 2 warm-up steps ~90 s of it); vLLM engine start 90-150 s; builds: 1 B 6 s, 4 B 16 s,
 # 8 B 26 s, 14 B ~40 s; Gemma-3 4B step 1 with vLLM 252 s (7 s of it rollout), step 2 > 85 s.
 # Put `2>&1 | tee $OUT/STEP.txt` behind each call: a call stopped at its limit keeps its log.
-# Fourth lease (2026-11-23): p1..p6 ran (1,800 s: start 90, p1 456, p2 192, p3/p4 ~10 each, p5 382, p6 271,
-# one more a/b round 337); p7 (Gemma-3 steady state, ~460 s with its build and engine) is left for the next.
-# Next lease, in this order (~1,750 s): p1 (a/b, now with the same memory sampler in both paths), p2-p4
-# (carries; p2's builds are then optional), p5 (v,d) or straight to p8 (d vs e, ~360 s), p7.
+# Fourth lease (2026-11-23): the former p1..p6 ran (start 90, a/b 456, carries ~10 each, v/d 382, Phi-4 with
+# vLLM 271, one more a/b round 337; those steps are in git history, commit 3cedcc2).
+# Fifth lease, in this order (~1,450 s): q1 (a/b, the same memory sampler and gc/thread probes in both
+# paths), q2-q4 (carries; q2 also builds Gemma-3), q5 (timed d vs e), q6 (Gemma-3 steady state).
 set -u
 step=$1
 root=$PWD
@@ -76,40 +76,25 @@ collect() {  # every job's log, out/ and records so far, as one file
 bench() { python3 benchmarks/gpu_grpo.py "$@" 2>&1 | grep -v -E "it/s\]|s/it\]|Warning: " ; }
 stash
 case $step in
-  p1)  # timed: a vs b, alternated (2 warm-up + 8 measured steps each), alone on the GPU
+  q1)  # timed: b vs a, alternated (2 warm-up + 10 measured steps each), alone on the GPU
     untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
     python3 benchmarks/gpu_grpo.py build llama-1b
-    bench bench llama-1b --settings r16all-8x256 --paths a,b,a,b --warmup 2 --steps 8 --timeout 150 \
-      --tag llama-1b_r16all-8x256_abab8
+    bench bench llama-1b --settings r16all-8x256 --paths b,a,b,a --warmup 2 --steps 10 --timeout 150 \
+      --tag llama-1b_r16all-8x256_baba10
     collect
     ;;
-  p2)  # carry; all-linear on a Phi-3-architecture model through the unsloth backend; the Phi-4 build for p6
-    python3 benchmarks/gpu_grpo.py build phi3-small
-    job phi3_all_linear -- recipe phi3-small apps/phi4_gsm8k/recipe.yaml --set lora.target_modules=all-linear \
-      --warmup 0 --steps 2 --timeout 200 --tag phi3-small_recipe_all_linear
-    python3 benchmarks/gpu_grpo.py build phi4-llama
-    wait_jobs 200; status; collect;;
-  p3|p4) status; collect;;
-  p5)  # vLLM in; timed: d (our wrapper + vLLM) vs v (raw vLLM through a fresh LoRA adapter), alone
+  q2)  # carry; the Gemma-3 build for q6
+    python3 benchmarks/gpu_grpo.py build gemma3-4b; collect;;
+  q3|q4) status; collect;;
+  q5)  # vLLM in; timed d (our wrapper + vLLM) vs e (the tutorial's own fast_inference=True), alone
     mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
-    export PYTHONPATH=/tmp/site:/tmp/vsite:$(srcs "$root")
-    bench bench llama-1b --settings r16all-8x256 --paths v,d --warmup 2 --steps 4 --tag llama-1b_r16all-8x256_vllm_lora \
-      --timeout 240
-    collect
-    ;;
-  p6)  # Phi-4 shape (unsloth/Phi-4, Llama) with vLLM at the phi4 app's recipe, alone: never run with vLLM so far
-    job phi4_vllm -- recipe phi4-llama apps/phi4_gsm8k/recipe.yaml --paths d --warmup 1 --steps 3 --timeout 480 \
-      --tag phi4-llama_recipe_vllm
-    wait_jobs 500; status; collect
-    ;;
-  p8)  # after p5 (vLLM unpacked): timed d (our wrapper + vLLM) vs e (the tutorial's own fast_inference=True), alone
     export PYTHONPATH=/tmp/site:/tmp/vsite:$(srcs "$root")
     bench bench llama-1b --settings r16all-8x256 --paths d,e --warmup 2 --steps 6 --tag llama-1b_r16all-8x256_de \
       --timeout 260
     collect
     ;;
-  p7)  # Gemma-3 steady state: the recipe with vLLM at 0.2 (= 0.7 of a 24 GB card), 2 warm-up steps
+  q6)  # Gemma-3 steady state: the recipe with vLLM at 0.2 (= 0.7 of a 24 GB card), 2 warm-up steps
     python3 benchmarks/gpu_grpo.py build gemma3-4b
     job gemma_vllm_24gb -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --paths d --warmup 2 --steps 1 \
       --gpu-memory-utilization 0.2 --timeout 540 --tag gemma3-4b_recipe_vllm_24gb_steady

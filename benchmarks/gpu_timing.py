@@ -11,10 +11,12 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -27,21 +29,54 @@ GIB = 1024**3
 
 
 class StepClock(TrainerCallback):
-    """Per optimizer step: wall seconds, rollout seconds and generated tokens; and every training log."""
+    """Per optimizer step: wall seconds, rollout seconds and generated tokens, the seconds Python's
+    garbage collector paused the step (and the rollout); every training log; and, at the first rollout,
+    the process facts that can slow a launch-bound rollout (live threads, gc state, torch settings)."""
 
     def __init__(self, progress_file: str | Path | None = None) -> None:
         self.progress_file = Path(progress_file) if progress_file else None
         self.step_seconds: list[float] = []
         self.rollout_seconds: list[float] = []
         self.rollout_tokens: list[int] = []
+        self.gc_seconds: list[float] = []
+        self.rollout_gc_seconds: list[float] = []
         self.logs: list[dict[str, Any]] = []
+        self.process_facts: dict[str, Any] = {}
+        self.in_rollout = False
         self._started = 0.0
         self._rollout_s = 0.0
         self._rollout_tokens = 0
+        self._gc_s = 0.0
+        self._rollout_gc_s = 0.0
+        self._gc_started = 0.0
+        gc.callbacks.append(self._time_gc)
+
+    def _time_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        paused = time.perf_counter() - self._gc_started
+        self._gc_s += paused
+        if self.in_rollout:
+            self._rollout_gc_s += paused
 
     def add_rollout(self, seconds: float, tokens: int) -> None:
         self._rollout_s += seconds
         self._rollout_tokens += tokens
+
+    def note_process(self) -> None:
+        """Record, once, what else this process runs and how: a rollout of a small model is bound by the
+        CPU launching kernels, so threads holding the GIL or longer gc pauses show up in its seconds."""
+        if self.process_facts:
+            return
+        self.process_facts = {
+            "threads": sorted(thread.name for thread in threading.enumerate()),
+            "gc_enabled": gc.isenabled(), "gc_threshold": list(gc.get_threshold()),
+            "gc_tracked_objects": len(gc.get_objects()), "gc_frozen_objects": gc.get_freeze_count(),
+            "switch_interval_s": sys.getswitchinterval(), "torch_threads": torch.get_num_threads(),
+            "tf32_matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn_benchmark": torch.backends.cudnn.benchmark,
+            "cpu_affinity": len(os.sched_getaffinity(0)), "modules_loaded": len(sys.modules),
+        }
 
     def on_step_begin(self, args, state, control, **kwargs):
         torch.cuda.synchronize()
@@ -53,7 +88,9 @@ class StepClock(TrainerCallback):
         self.step_seconds.append(time.perf_counter() - self._started)
         self.rollout_seconds.append(self._rollout_s)
         self.rollout_tokens.append(self._rollout_tokens)
-        self._rollout_s, self._rollout_tokens = 0.0, 0
+        self.gc_seconds.append(self._gc_s)
+        self.rollout_gc_seconds.append(self._rollout_gc_s)
+        self._rollout_s, self._rollout_tokens, self._gc_s, self._rollout_gc_s = 0.0, 0, 0.0, 0.0
         if self.progress_file is not None:  # a run killed at its time limit still leaves its steps
             self.progress_file.write_text(json.dumps({"step_seconds": self.step_seconds,
                                                       "rollout_seconds": self.rollout_seconds,
@@ -83,10 +120,15 @@ def time_rollouts(trainer: Any, clock: StepClock) -> str:
     original = getattr(trainer, name)
 
     def timed(*args: Any, **kwargs: Any) -> Any:
+        clock.note_process()
         torch.cuda.synchronize()
+        clock.in_rollout = True
         started = time.perf_counter()
-        out = original(*args, **kwargs)
-        torch.cuda.synchronize()
+        try:
+            out = original(*args, **kwargs)
+            torch.cuda.synchronize()
+        finally:
+            clock.in_rollout = False
         ids = out[0] if isinstance(out, tuple) else out
         if name == "_generate" and isinstance(out, tuple) and len(out) > 2:
             ids = out[2]  # _generate returns (prompt_ids, completion_ids, ...) in TRL 1.14.2
@@ -112,6 +154,9 @@ def summarise(clock: StepClock, warmup: int) -> dict[str, Any]:
         out["rollout_share"] = sum(rollout_s) / sum(steps)
         out["gen_tok_per_s"] = sum(tokens) / sum(rollout_s)
         out["gen_tokens_per_step"] = statistics.median(tokens)
+    if clock.gc_seconds[warmup:]:
+        out["gc_s_mean"] = statistics.mean(clock.gc_seconds[warmup:])
+        out["rollout_gc_s_mean"] = statistics.mean(clock.rollout_gc_seconds[warmup:])
     rewards = [row["reward"] for row in clock.logs if "reward" in row]
     if rewards:
         out["reward_first"], out["reward_last"] = rewards[0], rewards[-1]
@@ -155,6 +200,9 @@ def write_measurement(out_file: str | Path, clock: StepClock, *, warmup: int, **
         "step_seconds": clock.step_seconds,
         "rollout_seconds": clock.rollout_seconds,
         "rollout_tokens": clock.rollout_tokens,
+        "gc_seconds": clock.gc_seconds,
+        "rollout_gc_seconds": clock.rollout_gc_seconds,
+        "process_facts": clock.process_facts,
         "logs": clock.logs,
         "versions": versions(),
     }
