@@ -240,7 +240,7 @@ def worker_wrapper(cli: argparse.Namespace) -> None:
     from grpo_training.prepare import prepare_data, with_prefill
     from grpo_training.run import build_trainer, load_model, make_run_dir
 
-    from gpu_timing import StepClock, sample_memory, time_rollouts, write_measurement
+    from gpu_timing import StepClock, sample_memory, sample_stacks, time_rollouts, write_measurement
 
     recipe = wrapper_recipe(cli.model, settings, cli.steps, cli.vllm, Path(cli.recipe), cli.keep_recipe_settings,
                             cli.set)
@@ -257,6 +257,8 @@ def worker_wrapper(cli: argparse.Namespace) -> None:
     clock = StepClock(progress_file=f"{cli.out}.partial")
     trainer.add_callback(clock)
     wrapped = time_rollouts(trainer, clock)
+    if os.environ.get("GRPO_STACK_SAMPLES"):  # seconds between samples; untimed diagnosis only
+        sample_stacks(f"{cli.out}.stacks", clock, every_seconds=float(os.environ["GRPO_STACK_SAMPLES"]))
     trainer.train()
     record = write_measurement(cli.out, clock, warmup=cli.warmup, path=cli.path, label=LABELS.get(cli.path, cli.path),
                                model_dir=cli.model, settings=settings, load_seconds=load_seconds,

@@ -18,6 +18,8 @@
 # vLLM 271, one more a/b round 337; those steps are in git history, commit 3cedcc2).
 # Fifth lease, in this order (~1,450 s): q1 (a/b, the same memory sampler and gc/thread probes in both
 # paths), q2-q4 (carries; q2 also builds Gemma-3), q5 (timed d vs e), q6 (Gemma-3 steady state).
+# Sixth lease (2026-11-24): t1 (site, Gemma-3 build), t2-t4 (carries .carry-v1..v3), t5 (.carry-v4; Gemma-3's
+# recipe with vLLM, stacks sampled), t6 (waits for it).
 set -u
 step=$1
 root=$PWD
@@ -100,5 +102,31 @@ case $step in
       --gpu-memory-utilization 0.2 --timeout 540 --tag gemma3-4b_recipe_vllm_24gb_steady
     wait_jobs 560; status; collect
     ;;
+  r1)  # a second machine in one session: site in, both builds
+    untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"
+    python3 benchmarks/gpu_grpo.py build llama-1b && python3 benchmarks/gpu_grpo.py build gemma3-4b;;
+  r2|r3|r4) ;;
+  r5) mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries";;
+  r6)  # timed e vs d, alternated, alone (the first pair's d paid vLLM's cold compile caches)
+    export PYTHONPATH=/tmp/site:/tmp/vsite:$(srcs "$root")
+    bench bench llama-1b --settings r16all-8x256 --paths e,d,e,d --warmup 2 --steps 8 --tag llama-1b_r16all-8x256_eded \
+      --timeout 140
+    collect;;
+  r7)  # Gemma-3 at its recipe with vLLM at 0.2, in the foreground; run twice: the second finds the compile caches warm
+    export PYTHONPATH=/tmp/site:/tmp/vsite:$(srcs "$root")
+    bench recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --paths d --warmup 2 --steps 2 --gpu-memory-utilization 0.2 \
+      --timeout "${2:-570}" --tag "gemma3-4b_recipe_vllm_24gb_${3:-cold}"
+    cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_${3:-cold}/0_d.json.partial "$OUT/" 2>/dev/null; collect;;
+  t1)  # sixth lease: site in, the Gemma-3 build
+    untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"
+    python3 benchmarks/gpu_grpo.py build gemma3-4b;;
+  t2|t3|t4) ;;
+  t5)  # vLLM in; Gemma-3 at its recipe with vLLM at 0.2 for 2 warm-up + 4 steps, with dynamo's recompile log and
+       # a stack sample every 2 s per step (where the ~100 s training pass goes); t6 waits for the rest
+    mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
+    job gemma_lease6 GRPO_STACK_SAMPLES=2 TORCH_LOGS=recompiles -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml \
+      --paths d --warmup 2 --steps 4 --gpu-memory-utilization 0.2 --timeout 1150 --tag gemma3-4b_recipe_vllm_24gb_lease6
+    wait_jobs 540; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_lease6/0_d.json.* "$OUT/" 2>/dev/null; collect;;
+  t6) wait_jobs 560; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_lease6/0_d.json.* "$OUT/" 2>/dev/null; collect;;
   *) echo "unknown step $step"; exit 2;;
 esac

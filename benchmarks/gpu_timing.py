@@ -252,3 +252,44 @@ def sample_memory(path: str, every_seconds: float = 5.0, *, whole_process: bool 
             time.sleep(every_seconds)
 
     threading.Thread(target=loop, daemon=True, name="sample-memory").start()
+
+
+def _frame_text(frame: Any) -> str:
+    code = frame.f_code
+    parts = Path(code.co_filename).parts
+    return f"{'/'.join(parts[-3:])}:{frame.f_lineno} {code.co_name}"
+
+
+def sample_stacks(path: str, clock: StepClock, every_seconds: float = 2.0, depth: int = 10) -> None:
+    """Where a slow step spends its seconds, without a profiler: every few seconds, from a daemon thread,
+    the innermost `depth` Python frames of every other thread (the autograd engine's threads included),
+    counted per optimizer step (the clock's) and written to `path` (JSON) each time. Sampling only reads
+    `sys._current_frames()` under the GIL (faulthandler's periodic C-level dump crashed the Unsloth workers).
+    A C++ or CUDA call shows up as the Python frame that made it; a thread blocked waiting shows as its wait.
+    """
+    counts: dict[str, dict[str, int]] = {}
+    started = time.perf_counter()
+
+    def loop() -> None:
+        own = threading.get_ident()
+        names = {}
+        while True:
+            time.sleep(every_seconds)
+            names.update({thread.ident: thread.name for thread in threading.enumerate()})
+            step = f"step {len(clock.step_seconds) + 1}" + (" rollout" if clock.in_rollout else "")
+            bucket = counts.setdefault(step, {})
+            for ident, frame in sys._current_frames().items():
+                if ident == own or names.get(ident, "").startswith("sample-"):
+                    continue
+                frames = []
+                while frame is not None and len(frames) < depth:
+                    frames.append(_frame_text(frame))
+                    frame = frame.f_back
+                key = f"[{names.get(ident, ident)}] " + " <- ".join(frames)
+                bucket[key] = bucket.get(key, 0) + 1
+            top = {step_name: dict(sorted(stacks.items(), key=lambda item: -item[1])[:25])
+                   for step_name, stacks in counts.items()}
+            Path(path).write_text(json.dumps({"every_seconds": every_seconds, "seconds": time.perf_counter() - started,
+                                              "stacks": top}, indent=1))
+
+    threading.Thread(target=loop, daemon=True, name="sample-stacks").start()
