@@ -103,7 +103,7 @@ LABELS = {"a": "our wrapper, unsloth backend", "b": "tutorial raw Unsloth", "c":
 
 
 def prepare(qwen_tiktoken: str | None, gsm8k: Path, gguf_chunks: list[int]) -> None:
-    """Fill `.devcarry/` (tokenizers, GSM8K head) and `.gguf-N/` (the embedded GGUF in carry-sized chunks)."""
+    """Fill `.devcarry/` (tokenizers, GSM8K head, the `gguf` wheel) and `.gguf-N/` (the embedded GGUF in carry-sized chunks)."""
     from transformers import AutoTokenizer
 
     from grpo_training.embedded import embedded_gguf_path, embedded_model_path
@@ -115,6 +115,8 @@ def prepare(qwen_tiktoken: str | None, gsm8k: Path, gguf_chunks: list[int]) -> N
         raw = CARRY / "tok-qwen" / "tokenizer.json"
         (CARRY / "tok-qwen" / "tokenizer.json.gz").write_bytes(gzip.compress(raw.read_bytes()))
         raw.unlink()
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                    "-d", str(CARRY / "wheels"), "gguf==0.19.0"], check=True)  # the embedded GGUF's reader there
     lines = gsm8k.read_text(encoding="utf-8").splitlines()[:512]
     (CARRY / "gsm8k_head.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     data = embedded_gguf_path().read_bytes()
