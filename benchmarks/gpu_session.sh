@@ -19,7 +19,14 @@
 # Fifth lease, in this order (~1,450 s): q1 (a/b, the same memory sampler and gc/thread probes in both
 # paths), q2-q4 (carries; q2 also builds Gemma-3), q5 (timed d vs e), q6 (Gemma-3 steady state).
 # Sixth lease (2026-11-24): t1 (site, Gemma-3 build), t2-t4 (carries .carry-v1..v3), t5 (.carry-v4; Gemma-3's
-# recipe with vLLM, stacks sampled), t6 (waits for it).
+# recipe with vLLM, stacks sampled), t6 (waits for it). Cut off after t5 with its files unread (lost).
+# Seventh lease (2026-11-27): u1 (site, Gemma-3 build), u2-u4 (carries .carry-v1..v3), u5 (.carry-v4; the t5 run
+# again: does Gemma-3's step stay ~100 s after step 2, and where does it go), u6 (waits for it). A call returns
+# only when the jobs it started have ended or at its limit (u5: rc 124 at 600 s); the job lives on past that.
+# Then, on a second machine: w1 (site, build), w2-w4 (carries), w5 (Gemma-3 at its recipe, cold caches), w6 (waits
+# for it, then the same run again on the warm compile caches: what a second run on one machine pays), w7 (waits).
+# Then a third machine: w1-w4, x5 (the same recipe run for 3 + 10 steps: does the step time, rising over steps
+# 4-6 in all three runs, settle?), x6 (waits for it).
 set -u
 step=$1
 root=$PWD
@@ -128,5 +135,35 @@ case $step in
       --paths d --warmup 2 --steps 4 --gpu-memory-utilization 0.2 --timeout 1150 --tag gemma3-4b_recipe_vllm_24gb_lease6
     wait_jobs 540; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_lease6/0_d.json.* "$OUT/" 2>/dev/null; collect;;
   t6) wait_jobs 560; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_lease6/0_d.json.* "$OUT/" 2>/dev/null; collect;;
+  u1) untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"
+    python3 benchmarks/gpu_grpo.py build gemma3-4b;;
+  u2|u3|u4) ;;
+  u5)  # t5 with a shorter first wait (t5's 540 s ran into the 600 s call limit)
+    mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
+    job gemma_lease7 GRPO_STACK_SAMPLES=2 TORCH_LOGS=recompiles -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml \
+      --paths d --warmup 2 --steps 4 --gpu-memory-utilization 0.2 --timeout 1150 --tag gemma3-4b_recipe_vllm_24gb_lease7
+    wait_jobs 470; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_lease7/0_d.json* "$OUT/" 2>/dev/null; collect;;
+  u6) wait_jobs "${2:-540}"; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_lease7/0_d.json* "$OUT/" 2>/dev/null; collect;;
+  w1) untar /tmp < .carry-site/site.tar.xz && python3 benchmarks/gpu_grpo.py build gemma3-4b;;
+  w2|w3|w4) ;;
+  w5|w6)  # the Gemma-3 recipe with vLLM at 0.2, 3 warm-up + 3 steps: w5 on cold compile caches, w6 again on warm ones
+    if [ "$step" = w5 ]; then
+      mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
+      ls -d /tmp/torchinductor_* ~/.triton/cache ~/.cache/vllm 2>&1 | head -3
+      name=cold
+    else
+      wait_jobs 540 gemma_cold; status; name=warm
+      [ "$(unfinished gemma_cold)" -gt 0 ] && { echo "cold run still going: warm run not started"; collect; exit 0; }
+      du -sh /tmp/torchinductor_* ~/.triton/cache ~/.cache/vllm 2>&1 | head -3
+    fi
+    job "gemma_$name" -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --paths d --warmup 3 --steps 3 \
+      --gpu-memory-utilization 0.2 --timeout 1150 --tag "gemma3-4b_recipe_vllm_24gb_$name"
+    wait_jobs 200; status; collect;;
+  w7) wait_jobs "${2:-540}"; status; collect;;
+  x5) mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
+    job gemma_long -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --paths d --warmup 3 --steps 10 \
+      --gpu-memory-utilization 0.2 --timeout 1150 --tag gemma3-4b_recipe_vllm_24gb_long
+    wait_jobs 450; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_long/0_d.json.partial "$OUT/" 2>/dev/null; collect;;
+  x6) wait_jobs "${2:-540}"; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_long/0_d.json* "$OUT/" 2>/dev/null; collect;;
   *) echo "unknown step $step"; exit 2;;
 esac
