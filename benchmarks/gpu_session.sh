@@ -82,11 +82,13 @@ collect() {  # every job's log, out/ and records so far, as one file
   tar czf "$OUT/jobs.tgz" -C /tmp --exclude='jobs/*/repo' --exclude='*.lora' jobs bench 2>/dev/null
   ls -la "$OUT"
 }
+site_in() { untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"; }  # the first call carries .carry-site
+vsite_in() { mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"; }  # once every .carry-vN is in /tmp/vparts
 bench() { python3 benchmarks/gpu_grpo.py "$@" 2>&1 | grep -v -E "it/s\]|s/it\]|Warning: " ; }
 stash
 case $step in
   q1)  # timed: b vs a, alternated (2 warm-up + 10 measured steps each), alone on the GPU
-    untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"
+    site_in
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
     python3 benchmarks/gpu_grpo.py build llama-1b
     bench bench llama-1b --settings r16all-8x256 --paths b,a,b,a --warmup 2 --steps 10 --timeout 150 \
@@ -97,7 +99,7 @@ case $step in
     python3 benchmarks/gpu_grpo.py build gemma3-4b; collect;;
   q3|q4) status; collect;;
   q5)  # vLLM in; timed d (our wrapper + vLLM) vs e (the tutorial's own fast_inference=True), alone
-    mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
+    vsite_in
     export PYTHONPATH=/tmp/site:/tmp/vsite:$(srcs "$root")
     bench bench llama-1b --settings r16all-8x256 --paths d,e --warmup 2 --steps 6 --tag llama-1b_r16all-8x256_de \
       --timeout 260
@@ -110,10 +112,10 @@ case $step in
     wait_jobs 560; status; collect
     ;;
   r1)  # a second machine in one session: site in, both builds
-    untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"
+    site_in
     python3 benchmarks/gpu_grpo.py build llama-1b && python3 benchmarks/gpu_grpo.py build gemma3-4b;;
   r2|r3|r4) ;;
-  r5) mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries";;
+  r5) vsite_in;;
   r6)  # timed e vs d, alternated, alone (the first pair's d paid vLLM's cold compile caches)
     export PYTHONPATH=/tmp/site:/tmp/vsite:$(srcs "$root")
     bench bench llama-1b --settings r16all-8x256 --paths e,d,e,d --warmup 2 --steps 8 --tag llama-1b_r16all-8x256_eded \
@@ -124,31 +126,25 @@ case $step in
     bench recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --paths d --warmup 2 --steps 2 --gpu-memory-utilization 0.2 \
       --timeout "${2:-570}" --tag "gemma3-4b_recipe_vllm_24gb_${3:-cold}"
     cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_${3:-cold}/0_d.json.partial "$OUT/" 2>/dev/null; collect;;
-  t1)  # sixth lease: site in, the Gemma-3 build
-    untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"
-    python3 benchmarks/gpu_grpo.py build gemma3-4b;;
-  t2|t3|t4) ;;
+  t1|u1|w1)  # sixth and seventh leases: site in, the Gemma-3 build
+    site_in && python3 benchmarks/gpu_grpo.py build gemma3-4b;;
+  t2|t3|t4|u2|u3|u4|w2|w3|w4) ;;
   t5)  # vLLM in; Gemma-3 at its recipe with vLLM at 0.2 for 2 warm-up + 4 steps, with dynamo's recompile log and
        # a stack sample every 2 s per step (where the ~100 s training pass goes); t6 waits for the rest
-    mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
+    vsite_in
     job gemma_lease6 GRPO_STACK_SAMPLES=2 TORCH_LOGS=recompiles -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml \
       --paths d --warmup 2 --steps 4 --gpu-memory-utilization 0.2 --timeout 1150 --tag gemma3-4b_recipe_vllm_24gb_lease6
     wait_jobs 540; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_lease6/0_d.json.* "$OUT/" 2>/dev/null; collect;;
   t6) wait_jobs 560; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_lease6/0_d.json.* "$OUT/" 2>/dev/null; collect;;
-  u1) untar /tmp < .carry-site/site.tar.xz && echo "site: $(ls /tmp/site | wc -l) entries"
-    python3 benchmarks/gpu_grpo.py build gemma3-4b;;
-  u2|u3|u4) ;;
   u5)  # t5 with a shorter first wait (t5's 540 s ran into the 600 s call limit)
-    mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
+    vsite_in
     job gemma_lease7 GRPO_STACK_SAMPLES=2 TORCH_LOGS=recompiles -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml \
       --paths d --warmup 2 --steps 4 --gpu-memory-utilization 0.2 --timeout 1150 --tag gemma3-4b_recipe_vllm_24gb_lease7
     wait_jobs 470; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_lease7/0_d.json* "$OUT/" 2>/dev/null; collect;;
   u6) wait_jobs "${2:-540}"; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_lease7/0_d.json* "$OUT/" 2>/dev/null; collect;;
-  w1) untar /tmp < .carry-site/site.tar.xz && python3 benchmarks/gpu_grpo.py build gemma3-4b;;
-  w2|w3|w4) ;;
   w5|w6)  # the Gemma-3 recipe with vLLM at 0.2, 3 warm-up + 3 steps: w5 on cold compile caches, w6 again on warm ones
     if [ "$step" = w5 ]; then
-      mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
+      vsite_in
       ls -d /tmp/torchinductor_* ~/.triton/cache ~/.cache/vllm 2>&1 | head -3
       name=cold
     else
@@ -160,7 +156,7 @@ case $step in
       --gpu-memory-utilization 0.2 --timeout 1150 --tag "gemma3-4b_recipe_vllm_24gb_$name"
     wait_jobs 200; status; collect;;
   w7) wait_jobs "${2:-540}"; status; collect;;
-  x5) mkdir -p /tmp/vsite && cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp && echo "vsite: $(ls /tmp/vsite | wc -l) entries"
+  x5) vsite_in
     job gemma_long -- recipe gemma3-4b apps/gemma3_gsm8k/recipe.yaml --paths d --warmup 3 --steps 10 \
       --gpu-memory-utilization 0.2 --timeout 1150 --tag gemma3-4b_recipe_vllm_24gb_long
     wait_jobs 450; status; cp /tmp/bench/gemma3-4b_recipe_vllm_24gb_long/0_d.json.partial "$OUT/" 2>/dev/null; collect;;
