@@ -13,7 +13,7 @@ def test_one_call_writes_each_method_and_a_modelfile(embedded_gguf):
     paths, report = embedded_gguf
     assert [p.name for p in paths] == ["smollm2-grpo.F16.gguf", "smollm2-grpo.Q8_0.gguf", "smollm2-grpo.Q4_K_M.gguf"]
     folder = paths[0].parent
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*(p.name for p in paths), "Modelfile"])
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted([*(p.name for p in paths), "Modelfile"])
     modelfile = (folder / "Modelfile").read_text()
     assert modelfile.startswith("FROM ./smollm2-grpo.F16.gguf\n")
     assert "<|im_start|>assistant" in modelfile and 'PARAMETER stop "<|im_end|>"' in modelfile

@@ -19,10 +19,10 @@ def _snapshot(folder):
 
 def test_staged_dir_replaces_only_on_success(tmp_path):
     target = tmp_path / "model"
-    with staged_output_dir(target) as staging:
+    with staged_output_dir(target, kind="merged") as staging:
         (staging / "weights").write_text("good")
     with pytest.raises(RuntimeError):
-        with staged_output_dir(target) as staging:
+        with staged_output_dir(target, kind="merged") as staging:
             (staging / "weights").write_text("half")
             raise RuntimeError("disk died")
     assert (target / "weights").read_text() == "good"

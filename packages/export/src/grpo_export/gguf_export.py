@@ -10,14 +10,13 @@ import logging
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from grpo_export.atomic import ensure_free_space, staged_output_dir
+from grpo_export.atomic import check_replaceable, ensure_free_space, scratch_dir, staged_output_dir
 from grpo_export.errors import ExportError, ExportVerificationError
-from grpo_export.llama_cpp import ensure_llama_cpp_source, ensure_quantizer
+from grpo_export.llama_cpp import end_with_parent, ensure_llama_cpp_source, ensure_quantizer
 from grpo_export.modelfile import render_modelfile
 from grpo_export.verify import (
     DEFAULT_PROMPTS,
@@ -134,7 +133,8 @@ def _run_logged(command: list[str], log_path: Path, what: str) -> None:
     with log_path.open("a", encoding="utf-8") as log:
         log.write(f"$ {' '.join(command)}\n")
         log.flush()
-        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
+                                preexec_fn=end_with_parent)
     if result.returncode != 0:
         tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-25:])
         raise ExportError(f"{what} failed (exit {result.returncode}). Last lines of its log:\n{tail}")
@@ -288,6 +288,7 @@ def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS
     """
     merged_dir, out_dir = Path(merged_dir).absolute(), Path(out_dir).absolute()
     chosen = normalise_methods(methods)
+    check_replaceable(out_dir, "gguf")
     config = _check_merged_dir(merged_dir)
     model_name = model_name or merged_dir.name
     cache_dir = Path(cache_dir) if cache_dir else None
@@ -299,8 +300,8 @@ def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS
     ensure_free_space(out_dir.parent, int(needed), f"GGUF export to {out_dir}")
 
     steps = len(converted) + len(quantised) + len(chosen) + 1
-    with staged_output_dir(out_dir, overwrite=overwrite) as staging, \
-            tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.work-", dir=out_dir.parent) as work, \
+    with staged_output_dir(out_dir, kind="gguf", overwrite=overwrite) as staging, \
+            scratch_dir(out_dir) as work, \
             tqdm(total=steps, desc=f"GGUF {model_name}", unit="step") as progress:
         work = Path(work)
         log_path = work / "llama.cpp.log"

@@ -44,6 +44,21 @@ CMAKE_OPTIONS = (
 )
 
 
+def end_with_parent() -> None:
+    """`preexec_fn` for a tool's subprocess: on Linux the child is killed when the exporting process dies
+    (a killed export must not leave a converter writing gigabytes); elsewhere nothing.
+
+    Example:
+        >>> subprocess.run(["true"], preexec_fn=end_with_parent).returncode
+        0
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
 def cache_root() -> Path:
     """The toolkit's cache folder: `$GRPO_CACHE`, else `~/.cache/grpo-toolkit`.
 
@@ -187,7 +202,7 @@ def ensure_quantizer(cache_dir: Path | None = None, version: str = LLAMA_CPP_PYT
         with log_path.open("w") as log:
             for step in steps:
                 logger.info("Building llama-quantize: %s", " ".join(step))
-                result = subprocess.run(step, stdout=log, stderr=subprocess.STDOUT)
+                result = subprocess.run(step, stdout=log, stderr=subprocess.STDOUT, preexec_fn=end_with_parent)
                 if result.returncode != 0:
                     raise ExportError(
                         f"Building llama-quantize failed at `{' '.join(step)}` (exit {result.returncode}). "

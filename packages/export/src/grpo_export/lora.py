@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from grpo_export.atomic import staged_output_dir
+from grpo_export.atomic import check_replaceable, staged_output_dir
 from grpo_export.errors import ExportError
 from grpo_export.verify import verify_lora_dir
 
@@ -62,7 +62,8 @@ def save_lora(model, tokenizer, out_dir: str | Path, *, overwrite: bool = True) 
             "For a full model use merge(...) or model.save_pretrained(...)."
         )
     out_dir = Path(out_dir)
-    with staged_output_dir(out_dir, overwrite=overwrite) as staging:
+    check_replaceable(out_dir.absolute(), "lora")
+    with staged_output_dir(out_dir, kind="lora", overwrite=overwrite) as staging:
         model.save_pretrained(str(staging), safe_serialization=True)
         if tokenizer is not None:
             tokenizer.save_pretrained(str(staging))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from grpo_export.atomic import ensure_free_space, staged_output_dir
+from grpo_export.atomic import check_replaceable, ensure_free_space, staged_output_dir
 from grpo_export.errors import ExportError
 from grpo_export.verify import (
     DEFAULT_PROMPTS,
@@ -158,6 +158,7 @@ def merge(base, lora_dir: str | Path | None, out_dir: str | Path, method: str = 
     if method not in MERGE_METHODS:
         raise ExportError(f"method={method!r} is not one of {MERGE_METHODS}. For a LoRA folder use save_lora; "
                           "for GGUF use to_gguf on a merged_16bit folder.")
+    check_replaceable(Path(out_dir).absolute(), "merged")
     if method == "merged_4bit":
         _check_4bit_available()
         warnings.warn(MERGED_4BIT_WARNING, UserWarning, stacklevel=2)
@@ -173,7 +174,7 @@ def merge(base, lora_dir: str | Path | None, out_dir: str | Path, method: str = 
 
     reference = make_reference(peft_model, tokenizer, prompts)
     state = merged_state_dict(peft_model, save_dtype)
-    with staged_output_dir(out_dir, overwrite=overwrite) as staging:
+    with staged_output_dir(out_dir, kind="merged", overwrite=overwrite) as staging:
         base_model = peft_model.get_base_model()
         config = copy.deepcopy(base_model.config)
         config.dtype = save_dtype
