@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from grpo_export.run_export import export_run
+from grpo_export.run_export import export_run_in_fresh_process
 from grpo_training.app import app_setup, base_model_path, model_card_facts, print_run_summary
 
 APP_DIR = Path(__file__).resolve().parent
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run_grpo(recipe, resume_from=args.resume)
 
     # 6-8: merged 16-bit -> GGUF -> Hub (the tutorial's save_pretrained_merged / _gguf / push_to_hub_merged)
-    exported = export_run(result.run_dir, base_model=base_model_path(recipe), gguf_methods=args.gguf,
+    exported = export_run_in_fresh_process(result.run_dir, base_model=base_model_path(recipe), gguf_methods=args.gguf,
                           model_name=APP_DIR.name, push_to=args.push_to_hub, private=args.private,
                           **model_card_facts(recipe), language=["en", "id"])
     print_run_summary(result, exported.describe())

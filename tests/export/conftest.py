@@ -92,7 +92,7 @@ def embedded_gguf(embedded_merged_dir, quantizer):
 
     report: list[dict] = []
     paths = to_gguf(embedded_merged_dir, embedded_merged_dir.parent / "gguf", ["f16", "q8_0", "q4_k_m"],
-                    model_name="smollm2-grpo", report=report, prompts=DEFAULT_PROMPTS)
+                    model_name="smollm2-grpo", report=report)
     return paths, report
 
 

@@ -22,7 +22,7 @@ def test_tiny_model_of_each_architecture_converts_to_f16_gguf(architecture, gguf
     [path] = to_gguf(model_dir, tmp_path / "gguf", "f16", report=report)
     assert path.name == f"tiny-{architecture}.F16.gguf" and path.is_file()
     assert report[0]["architecture"] == gguf_arch
-    assert report[0]["top1_agreement"] == 1.0  # same greedy tokens as the HF model
+    assert report[0]["passed"] and report[0]["calibrated_against"] == "f16"  # llama.cpp runs it as transformers does
     assert (tmp_path / "gguf" / "Modelfile").read_text().startswith(f"FROM ./{path.name}\n")
 
 

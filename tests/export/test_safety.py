@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from grpo_export import ExportVerificationError, InsufficientDiskSpaceError, to_gguf
-from grpo_export import gguf_export, verify
+from grpo_export import gguf_export
+from grpo_export.logit_check import Calibration
 from grpo_export.atomic import ensure_free_space, staged_output_dir
 
 from conftest import make_tiny_model
@@ -46,7 +47,7 @@ def tiny_with_good_gguf(embedded_tokenizer, tmp_path):
 def test_failed_verification_keeps_the_old_gguf(tiny_with_good_gguf, monkeypatch, tmp_path):
     model_dir, out, before = tiny_with_good_gguf
     # a bar no export can meet: the check runs for real, on real files, and fails
-    monkeypatch.setitem(verify.TOLERANCES, "f16", verify.Tolerance(1.01, None))
+    monkeypatch.setattr(gguf_export, "GGUF_CALIBRATION", Calibration(multiple=0.0, floor=0.0))
     with pytest.raises(ExportVerificationError, match="Verification of GGUF tiny.F16.gguf failed"):
         to_gguf(model_dir, out, "f16")
     assert _snapshot(out) == before

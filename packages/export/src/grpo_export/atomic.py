@@ -114,6 +114,23 @@ def check_replaceable(target: Path, kind: str) -> None:
         )
 
 
+def write_marker(folder: Path, **facts) -> None:
+    """Add `facts` (e.g. the checks' figures) to `folder`'s marker file, which the export's own writer
+    completes with its kind. The marker is hidden: a push does not upload it.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> write_marker(folder, checks={"top1": 1.0}); write_marker(folder, kind="merged")
+        >>> sorted(json.loads((folder / MARKER_NAME).read_text()))
+        ['checks', 'kind']
+    """
+    marker = Path(folder) / MARKER_NAME
+    current = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
+    current.update(facts)
+    marker.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+
+
 def _remove_stale_scratch(target: Path) -> None:
     """Delete scratch folders an earlier export of `target` left behind when it was killed (called under the
     target's lock, so no live export owns them)."""
@@ -167,8 +184,7 @@ def staged_output_dir(target: Path | str, *, kind: str, overwrite: bool = True) 
             staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
             try:
                 yield staging
-                (staging / MARKER_NAME).write_text(json.dumps({"kind": kind, "writer": "grpo_export"}) + "\n",
-                                                   encoding="utf-8")
+                write_marker(staging, kind=kind, writer="grpo_export")
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise

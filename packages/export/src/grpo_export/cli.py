@@ -65,6 +65,22 @@ def _push(args) -> None:
         print("\n--- README.md (model card) ---\n" + plan.model_card)
 
 
+def _run(args) -> None:
+    import dataclasses
+
+    from grpo_export.run_export import export_run
+
+    exported = export_run(args.run_dir, base_model=args.base, gguf_methods=args.gguf, model_name=args.model_name,
+                          push_to=args.push_to, private=args.private, card_base_model=args.card_base_model,
+                          datasets=args.dataset, language=args.language)
+    if args.json:
+        print(json.dumps({"run_dir": str(exported.run_dir), "merged_dir": str(exported.merged_dir),
+                          "gguf_files": [str(p) for p in exported.gguf_files],
+                          "pushed": dataclasses.asdict(exported.pushed) if exported.pushed else None}))
+    else:
+        print(exported.describe())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (one sub-command per export kind).
 
@@ -100,6 +116,19 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (lora, merged, gguf):
         sub.add_argument("--no-overwrite", dest="overwrite", action="store_false",
                          help="fail if out_dir exists (default: replace it once the new export is verified)")
+
+    run = commands.add_parser("run", help="export a training run folder: merged 16-bit, GGUF, optional push")
+    run.add_argument("run_dir", help="a run folder holding lora/ (and recipe.yaml, eval.json for the card)")
+    run.add_argument("--base", required=True, help="the base model the LoRA was trained on (folder or Hub id)")
+    run.add_argument("--gguf", nargs="*", default=["q8_0"], help="GGUF methods (none: no GGUF)")
+    run.add_argument("--model-name", help="GGUF file name stem (default: the run folder's name)")
+    run.add_argument("--push-to", help="Hub repo id for the merged model")
+    run.add_argument("--private", action="store_true")
+    run.add_argument("--card-base-model", help="base model named in the card when --base is a folder")
+    run.add_argument("--dataset", action="append", help="dataset id for the card (repeatable)")
+    run.add_argument("--language", action="append", help="language code for the card (repeatable)")
+    run.add_argument("--json", action="store_true", help="print what was written as one JSON line")
+    run.set_defaults(run=_run)
 
     push = commands.add_parser("push", help="push an export folder to the Hub with a model card")
     push.add_argument("folder")

@@ -10,24 +10,20 @@ import logging
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from grpo_export.atomic import check_replaceable, ensure_free_space, scratch_dir, staged_output_dir
+from grpo_export.atomic import check_replaceable, ensure_free_space, scratch_dir, staged_output_dir, write_marker
+from grpo_export.checkpoint import CheckpointReader
 from grpo_export.errors import ExportError, ExportVerificationError
 from grpo_export.llama_cpp import end_with_parent, ensure_llama_cpp_source, ensure_quantizer
+from grpo_export.llama_runtime import gguf_logits
 from grpo_export.modelfile import render_modelfile
-from grpo_export.verify import (
-    DEFAULT_PROMPTS,
-    LOAD_AND_GENERATE_ONLY,
-    TOLERANCES,
-    Reference,
-    check_comparison,
-    compare_with_reference,
-    free_model,
-    make_reference,
-)
+from grpo_export.logit_check import Calibration, calibrated_check, check_sequences, relative_logit_error, top1_agreement
+from grpo_export.quant_sim import FLOOR_TYPE, simulate_quantisation
+from grpo_export.streamed_forward import streamed_logits
 
 logger = logging.getLogger(__name__)
 
@@ -203,42 +199,59 @@ def check_gguf_metadata(path: Path, method: str, architecture_hint: str | None =
             "tensors": len(reader.tensors), "vocab": len(tokens)}
 
 
-def load_gguf_model(path: Path):
-    """Load a GGUF back with transformers (`gguf_file=`; dequantised to float32, K-quants included).
+GGUF_CALIBRATION = Calibration(multiple=3.0, floor=0.02)
+"""A GGUF run by llama.cpp may differ from the merged model (float32) by 3 × what its type's rounding does to
+the same weights (`quant_sim`), plus 0.02 for llama.cpp's own arithmetic (it rounds activations to 16 or 8
+bits inside its matrix products). Measured ratios are in the README and benchmarks/RESULTS.md."""
+
+
+@dataclass
+class GgufReference:
+    """The merged model's float32 logits on the check texts, computed once for all methods."""
+
+    merged_dir: Path
+    config: object
+    sequences: list
+    logits: list
+
+
+def gguf_reference(merged_dir: Path, device=None) -> GgufReference:
+    """The merged model's logits on the check texts, layers streamed from its files (memory: one layer).
 
     Example:
-        >>> model = load_gguf_model(Path("out/model.Q8_0.gguf"))  # doctest: +SKIP
+        >>> gguf_reference(Path("model")).logits[0].shape  # doctest: +SKIP
+        torch.Size([61, 49152])
     """
-    import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoConfig, AutoTokenizer
 
-    return AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    sequences = check_sequences(AutoTokenizer.from_pretrained(str(merged_dir)))
+    config = AutoConfig.from_pretrained(str(merged_dir))
+    logits = streamed_logits(config, CheckpointReader(merged_dir).get, sequences, device=device)
+    return GgufReference(merged_dir, config, sequences, logits)
 
 
-def verify_gguf(path: Path, method: str, reference: Reference) -> dict:
-    """Check a GGUF against the merged model's `Reference`: metadata, reload, logits within the method's
-    tolerance (f16/bf16/f32: same greedy tokens; q8_0: ≥95% top-1 agreement and close logits;
-    K-quants: load, finite logits, generate).
+def verify_gguf(path: Path, method: str, reference: GgufReference, cache_dir: Path | None = None) -> dict:
+    """Check a GGUF: its header (file type, tensors, tokenizer), then its logits as llama.cpp computes them
+    against the merged model's, allowed `GGUF_CALIBRATION` × the error of rounding the merged weights to the
+    method's type (K-quants: the simple type they are at least as accurate as; q2/q3: reported, not enforced).
 
     Example:
-        >>> verify_gguf(Path("out/m.Q8_0.gguf"), "q8_0", reference)  # doctest: +SKIP
-        {'method': 'q8_0', 'top1_agreement': 0.98, ...}
+        >>> verify_gguf(Path("out/m.Q8_0.gguf"), "q8_0", gguf_reference(Path("model")))  # doctest: +SKIP
+        {'method': 'q8_0', 'ratio': 1.4, ...}
     """
     metadata = check_gguf_metadata(path, method)
-    model = load_gguf_model(path)
-    try:
-        comparison = compare_with_reference(model, reference)
-        first = reference.input_ids[0][: reference.prompt_lengths[0]].unsqueeze(0)
-        generated = model.generate(input_ids=first, attention_mask=first.new_ones(first.shape),
-                                   max_new_tokens=4, min_new_tokens=4, do_sample=False)
-        if generated.shape[1] != first.shape[1] + 4:
-            raise ExportVerificationError(f"{path}: generation from the reloaded GGUF stopped early.")
-    finally:
-        free_model(model)
-    check_comparison(comparison, TOLERANCES.get(method, LOAD_AND_GENERATE_ONLY), f"GGUF {path.name}")
-    return {"method": method, "file": path.name, "bytes": path.stat().st_size, **metadata,
-            "top1_agreement": comparison.top1_agreement, "relative_logit_error": comparison.relative_logit_error,
-            "max_abs_logit_diff": comparison.max_abs_logit_diff}
+    candidate = gguf_logits(path, reference.sequences, cache_dir=cache_dir)
+    floor_type = FLOOR_TYPE.get(method)
+    figures = {"method": method, "file": path.name, "bytes": path.stat().st_size, **metadata}
+    if floor_type is None:
+        error = relative_logit_error(candidate, reference.logits)
+        logger.warning("GGUF %s: relative logit error %.4g (not checked: no calibration for %s)", path.name, error, method)
+        return {**figures, "relative_logit_error": error, "top1_agreement": top1_agreement(candidate, reference.logits)}
+    merged = CheckpointReader(reference.merged_dir)
+    rounded = streamed_logits(reference.config, lambda key: simulate_quantisation(merged.get(key).float(), floor_type),
+                              reference.sequences)
+    check = calibrated_check(f"GGUF {path.name}", candidate, rounded, reference.logits, GGUF_CALIBRATION)
+    return {**figures, **check.as_dict(), "calibrated_against": floor_type}
 
 
 def _plan(methods: list[str]) -> tuple[str | None, list[str], list[str]]:
@@ -249,20 +262,8 @@ def _plan(methods: list[str]) -> tuple[str | None, list[str], list[str]]:
     return intermediate, [intermediate], [m for m in methods if m != intermediate]
 
 
-def _reference_for(merged_dir: Path, prompts) -> Reference:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(merged_dir))
-    model = AutoModelForCausalLM.from_pretrained(str(merged_dir), dtype=torch.float32)
-    try:
-        return make_reference(model, tokenizer, prompts)
-    finally:
-        free_model(model)
-
-
 def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS, *, model_name: str | None = None,
-            prompts=DEFAULT_PROMPTS, overwrite: bool = True, cache_dir: str | Path | None = None,
+            overwrite: bool = True, cache_dir: str | Path | None = None,
             write_modelfile: bool = True, report: list | None = None) -> list[Path]:
     """Convert a merged model folder to one or more GGUF files in `out_dir`, with an Ollama Modelfile.
 
@@ -319,14 +320,17 @@ def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS
                                             method, log_path, cache_dir)
             progress.update()
         progress.set_postfix_str("reference logits")
-        reference = _reference_for(merged_dir, prompts)
+        reference = gguf_reference(merged_dir)
+        checked: list[dict] = []
         progress.update()
         for method in chosen:
             progress.set_postfix_str(f"verify {method}")
-            figures = verify_gguf(written[method], method, reference)
+            figures = verify_gguf(written[method], method, reference, cache_dir)
+            checked.append(figures)
             if report is not None:
                 report.append(figures)
             progress.update()
+        write_marker(staging, checks=checked)
         if write_modelfile:
             names = [gguf_file_name(model_name, m) for m in chosen]
             (staging / "Modelfile").write_text(render_modelfile(names[0], merged_dir, names[1:]), encoding="utf-8")

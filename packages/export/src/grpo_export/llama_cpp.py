@@ -30,12 +30,18 @@ LLAMA_CPP_PYTHON_VERSION = "0.3.36"
 
 _SKIPPED_SOURCE_DIRS = ("models", "docs", "media", "benches")  # vocab files and docs: not needed, ~110 MB
 _SOURCE_MARKER = ".unpacked"
+CACHE_LAYOUT = "shared"
+"""Part of the cache folder's name: shared libraries + the Python bindings (an older layout had a static
+quantizer only; both can live side by side, so older installs never unpack over this one)."""
+BINDINGS_DIR = "python-bindings"
 QUANTIZER_NAME = "llama-quantize.exe" if os.name == "nt" else "llama-quantize"
+RUNTIME_LIBRARY = {"win32": "llama.dll", "darwin": "libllama.dylib"}.get(sys.platform, "libllama.so")
 
 CMAKE_OPTIONS = (
     "-DCMAKE_BUILD_TYPE=Release",
     "-DGGML_NATIVE=OFF",  # a portable binary: CI caches may move between machines
-    "-DBUILD_SHARED_LIBS=OFF",
+    "-DBUILD_SHARED_LIBS=ON",  # libllama for the runtime check; the tools find it beside them
+    "-DCMAKE_BUILD_RPATH=$ORIGIN",
     "-DLLAMA_BUILD_TESTS=OFF",
     "-DLLAMA_BUILD_EXAMPLES=OFF",
     "-DLLAMA_BUILD_SERVER=OFF",
@@ -93,15 +99,25 @@ class LlamaCppTools:
     def quantizer(self) -> Path:
         return self.home / "bin" / QUANTIZER_NAME
 
+    @property
+    def runtime_library(self) -> Path:
+        """llama.cpp's runtime (libllama), built beside the quantizer; loaded by the ctypes bindings."""
+        return self.home / "bin" / RUNTIME_LIBRARY
+
+    @property
+    def bindings(self) -> Path:
+        """The folder holding the `llama_cpp` ctypes bindings of the llama-cpp-python sdist."""
+        return self.source / BINDINGS_DIR
+
 
 def llama_cpp_home(cache_dir: Path | None = None, version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
     """Folder holding the unpacked llama.cpp and the built quantizer for one sdist version.
 
     Example:
         >>> llama_cpp_home(Path("/c")).as_posix()
-        '/c/llama.cpp-0.3.36'
+        '/c/llama.cpp-0.3.36-shared'
     """
-    return Path(cache_dir or cache_root()) / f"llama.cpp-{version}"
+    return Path(cache_dir or cache_root()) / f"llama.cpp-{version}-{CACHE_LAYOUT}"
 
 
 def _download_sdist(version: str, into: Path) -> Path:
@@ -126,6 +142,10 @@ def _unpack_llama_cpp(archive: Path, destination: Path) -> None:
         members = []
         for member in tar.getmembers():
             parts = Path(member.name).parts
+            if len(parts) >= 2 and parts[1] == "llama_cpp":  # the ctypes bindings, pure Python
+                member.name = Path(BINDINGS_DIR, *parts[1:]).as_posix()
+                members.append(member)
+                continue
             if len(parts) < 3 or parts[1:3] != ("vendor", "llama.cpp"):
                 continue
             prefix = Path(*parts[:3])
@@ -167,54 +187,67 @@ def ensure_llama_cpp_source(cache_dir: Path | None = None, version: str = LLAMA_
     return tools
 
 
-def ensure_quantizer(cache_dir: Path | None = None, version: str = LLAMA_CPP_PYTHON_VERSION,
-                     jobs: int = 2) -> Path:
-    """Return the path of `llama-quantize`, building it with cmake on first use (minutes on 2 cores).
+def ensure_llama_cpp_tools(cache_dir: Path | None = None, version: str = LLAMA_CPP_PYTHON_VERSION,
+                           jobs: int | None = None) -> LlamaCppTools:
+    """Return llama.cpp's built tools (`llama-quantize` and the runtime library `libllama`), building them
+    with cmake on first use (minutes on 2 cores; seconds on many).
 
-    Only the `llama-quantize` target is built, statically linked, under `nice`, with `jobs` parallel
-    compile jobs. The binary is cached beside the sources and reused by later calls and processes.
+    Only the `llama-quantize` and `llama` targets are built, as shared libraries beside the tool, under
+    `nice`, with `jobs` parallel compile jobs (default: the machine's cores). They are cached beside the
+    sources and reused by later calls and processes.
 
     Example:
-        >>> ensure_quantizer().name  # doctest: +SKIP
+        >>> ensure_llama_cpp_tools().quantizer.name  # doctest: +SKIP
         'llama-quantize'
     """
     tools = ensure_llama_cpp_source(cache_dir, version)
-    if tools.quantizer.is_file():
-        return tools.quantizer
-    for program in ("cmake",):
-        if shutil.which(program) is None:
-            raise ExportError(
-                f"Building llama-quantize needs `{program}` and a C++ compiler on PATH "
-                "(e.g. `apt-get install cmake g++` or `pip install cmake`). K-quants need it; "
-                "f16/bf16/q8_0 do not."
-            )
+    if tools.quantizer.is_file() and tools.runtime_library.is_file():
+        return tools
+    if shutil.which("cmake") is None:
+        raise ExportError(
+            "Building llama.cpp's tools needs `cmake` and a C++ compiler on PATH (e.g. `apt-get install cmake "
+            "g++` or `pip install cmake`): K-quants and the GGUF check (llama.cpp's own runtime) need them."
+        )
     with FileLock(str(tools.home / ".build.lock")):
-        if tools.quantizer.is_file():
-            return tools.quantizer
+        if tools.quantizer.is_file() and tools.runtime_library.is_file():
+            return tools
         build_dir = tools.home / "build"
         nice = ["nice", "-n", "10"] if shutil.which("nice") else []
         steps = [
             [*nice, "cmake", "-S", str(tools.source), "-B", str(build_dir), *CMAKE_OPTIONS],
-            [*nice, "cmake", "--build", str(build_dir), "--target", "llama-quantize", "-j", str(jobs)],
+            [*nice, "cmake", "--build", str(build_dir), "--target", "llama-quantize", "llama",
+             "-j", str(jobs or os.cpu_count() or 2)],
         ]
         started = time.monotonic()
         log_path = tools.home / "build.log"
         with log_path.open("w") as log:
             for step in steps:
-                logger.info("Building llama-quantize: %s", " ".join(step))
+                logger.info("Building llama.cpp's tools: %s", " ".join(step))
                 result = subprocess.run(step, stdout=log, stderr=subprocess.STDOUT, preexec_fn=end_with_parent)
                 if result.returncode != 0:
                     raise ExportError(
-                        f"Building llama-quantize failed at `{' '.join(step)}` (exit {result.returncode}). "
+                        f"Building llama.cpp's tools failed at `{' '.join(step)}` (exit {result.returncode}). "
                         f"Full log: {log_path}. Install cmake and a C++17 compiler, then retry."
                     )
-        built = next((p for p in build_dir.rglob(QUANTIZER_NAME) if p.is_file()), None)
-        if built is None:
-            raise ExportError(f"cmake finished but no {QUANTIZER_NAME} under {build_dir}; see {log_path}.")
-        tools.quantizer.parent.mkdir(parents=True, exist_ok=True)
-        staged = tools.quantizer.with_suffix(".partial")
-        shutil.copy2(built, staged)
-        staged.rename(tools.quantizer)
+        built = build_dir / "bin"
+        if not (built / QUANTIZER_NAME).is_file() or not (built / RUNTIME_LIBRARY).is_file():
+            raise ExportError(f"cmake finished but {built} lacks {QUANTIZER_NAME} or {RUNTIME_LIBRARY}; "
+                              f"see {log_path}.")
+        staged = tools.home / "bin.partial"
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(built, staged, symlinks=True)
+        shutil.rmtree(tools.home / "bin", ignore_errors=True)
+        staged.rename(tools.home / "bin")
         shutil.rmtree(build_dir, ignore_errors=True)
-        logger.info("Built llama-quantize in %.0f s -> %s", time.monotonic() - started, tools.quantizer)
-    return tools.quantizer
+        logger.info("Built llama.cpp's tools in %.0f s -> %s", time.monotonic() - started, tools.home / "bin")
+    return tools
+
+
+def ensure_quantizer(cache_dir: Path | None = None, version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
+    """Return the path of `llama-quantize` (built with the runtime by `ensure_llama_cpp_tools`).
+
+    Example:
+        >>> ensure_quantizer().name  # doctest: +SKIP
+        'llama-quantize'
+    """
+    return ensure_llama_cpp_tools(cache_dir, version).quantizer

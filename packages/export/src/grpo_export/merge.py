@@ -13,8 +13,13 @@ from pathlib import Path
 
 import torch
 
-from grpo_export.atomic import check_replaceable, ensure_free_space, staged_output_dir
+from grpo_export.atomic import check_replaceable, ensure_free_space, staged_output_dir, write_marker
+from grpo_export.checkpoint import CheckpointReader, resolve_model_folder
 from grpo_export.errors import ExportError
+from grpo_export.logit_check import Calibration, calibrated_check, check_sequences
+from grpo_export.lora_adapter import LoraAdapter
+from grpo_export.streamed_forward import streamed_logits
+from grpo_export.streaming_merge import check_merged_tensors, merged_tensor, stream_merge
 from grpo_export.verify import (
     DEFAULT_PROMPTS,
     TOLERANCES,
@@ -159,6 +164,13 @@ def merge(base, lora_dir: str | Path | None, out_dir: str | Path, method: str = 
         raise ExportError(f"method={method!r} is not one of {MERGE_METHODS}. For a LoRA folder use save_lora; "
                           "for GGUF use to_gguf on a merged_16bit folder.")
     check_replaceable(Path(out_dir).absolute(), "merged")
+    if method == "merged_16bit" and isinstance(base, (str, Path)) and lora_dir is not None:
+        base_folder = resolve_model_folder(base)
+        if _is_16bit_checkpoint(base_folder):
+            return merge_checkpoints(base_folder, lora_dir, out_dir, dtype=dtype, tokenizer=tokenizer,
+                                     max_shard_size=max_shard_size)
+        logger.warning("%s is not a 16/32-bit safetensors checkpoint (a 4-bit or .bin one?): merging in memory, "
+                       "which needs the whole model; merge from the 16-bit base to stream it instead.", base)
     if method == "merged_4bit":
         _check_4bit_available()
         warnings.warn(MERGED_4BIT_WARNING, UserWarning, stacklevel=2)
@@ -191,6 +203,104 @@ def merge(base, lora_dir: str | Path | None, out_dir: str | Path, method: str = 
             _verify_merged_folder(staging, reference, save_dtype, next(peft_model.parameters()).device)
     logger.info("Merged model written to %s (%s)", out_dir, save_dtype)
     return out_dir.absolute()
+
+
+MERGED_CALIBRATION = Calibration(multiple=1.5, floor=1e-5)
+"""A merged export's logits may differ from base + LoRA (float32) by 1.5 × what rounding base + LoRA to the
+saved dtype does (a correct merge IS that rounding: measured ×1.00), plus float32 arithmetic noise."""
+
+
+def _is_16bit_checkpoint(folder: Path) -> bool:
+    import json
+
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8")) if (folder / "config.json").is_file() else {}
+    if "quantization_config" in config or not any(folder.glob("*.safetensors")):
+        return False
+    return CheckpointReader(folder).floating_dtypes() <= {torch.bfloat16, torch.float16, torch.float32}
+
+
+def _parse_size(size: str | int) -> int:
+    if isinstance(size, int):
+        return size
+    units = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+    text = size.strip().upper()
+    for unit, factor in sorted(units.items(), key=lambda item: -len(item[0])):
+        if text.endswith(unit):
+            return int(float(text[: -len(unit)]) * factor)
+    return int(text)
+
+
+def merge_checkpoints(base_folder: str | Path, lora_dir: str | Path, out_dir: str | Path, *,
+                      dtype: str | torch.dtype | None = None, tokenizer=None, max_shard_size: str | int = "2GB",
+                      device: torch.device | str | None = None) -> Path:
+    """Merge the LoRA in `lora_dir` into the 16-bit checkpoint in `base_folder`, streaming tensor by tensor
+    (memory: one tensor and one output shard, whatever the model's size), then check it twice before renaming
+    it into place: every tensor against base + scaling · B·A (`check_merged_tensors`), and the logits of the
+    written folder against base + LoRA in float32 (`MERGED_CALIBRATION`), with layers streamed from disk.
+
+    Example:
+        >>> merge_checkpoints("models/phi-4", "runs/x/lora", "runs/x/merged_16bit")  # doctest: +SKIP
+        PosixPath('/.../runs/x/merged_16bit')
+    """
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+
+    base_folder, out_dir = Path(base_folder), Path(out_dir)
+    adapter = LoraAdapter(lora_dir)
+    reader = CheckpointReader(base_folder)
+    stored = reader.floating_dtypes()
+    if isinstance(dtype, str):
+        if dtype not in SAVE_DTYPES:
+            raise ExportError(f"dtype={dtype!r} is not one of {sorted(SAVE_DTYPES)}.")
+        dtype = SAVE_DTYPES[dtype]
+    save_dtype = dtype or (next(iter(stored)) if len(stored) == 1 and stored <= {torch.bfloat16, torch.float16}
+                           else torch.bfloat16)
+    if tokenizer is None:
+        source = lora_dir if Path(lora_dir, "tokenizer_config.json").is_file() else base_folder
+        tokenizer = AutoTokenizer.from_pretrained(str(source))
+    values = sum(torch.Size(reader.shape(k)).numel() for k in reader.keys())
+    ensure_free_space(out_dir.parent, values * torch.finfo(save_dtype).bits // 8, f"merging into {out_dir}")
+    with staged_output_dir(out_dir, kind="merged") as staging:
+        stream_merge(base_folder, adapter, staging, save_dtype, device=device, max_shard_bytes=_parse_size(max_shard_size))
+        config = AutoConfig.from_pretrained(str(base_folder))
+        config.dtype = save_dtype
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        config.save_pretrained(str(staging))
+        if (base_folder / "generation_config.json").is_file():
+            GenerationConfig.from_pretrained(str(base_folder)).save_pretrained(str(staging))
+        tokenizer.save_pretrained(str(staging))
+        tensors = check_merged_tensors(base_folder, adapter, staging, save_dtype, device=device)
+        logits = verify_merged_logits(base_folder, adapter, staging, save_dtype, tokenizer, device=device)
+        write_marker(staging, checks={"tensors": tensors.summary(), "logits": logits.as_dict()})
+    logger.info("Merged model written to %s (%s): %s; %s", out_dir, save_dtype, tensors.summary(), logits.summary())
+    return out_dir.absolute()
+
+
+def verify_merged_logits(base_folder: Path, adapter: LoraAdapter, merged_folder: Path, save_dtype: torch.dtype,
+                         tokenizer, *, device: torch.device | str | None = None):
+    """The calibrated logit check of a merged folder: its logits (config and weights as written, read the way
+    transformers names them) against base + LoRA in float32, allowed `MERGED_CALIBRATION` × the error of
+    rounding base + LoRA to `save_dtype`. Three streamed passes; memory: the largest layer.
+
+    Example:
+        >>> verify_merged_logits(Path("base"), LoraAdapter("lora"), Path("merged"), torch.bfloat16, tok)  # doctest: +SKIP
+    """
+    from transformers import AutoConfig
+
+    run_on = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    sequences = check_sequences(tokenizer)
+    base = CheckpointReader(base_folder)
+
+    def exact(key: str) -> torch.Tensor:
+        return merged_tensor(base.get(key), key, adapter, torch.float32, run_on)
+
+    base_config = AutoConfig.from_pretrained(str(base_folder))
+    reference = streamed_logits(base_config, exact, sequences, device=run_on)
+    rounded = streamed_logits(base_config, lambda key: exact(key).to(save_dtype), sequences, device=run_on)
+    written = streamed_logits(AutoConfig.from_pretrained(str(merged_folder)), CheckpointReader(merged_folder).get,
+                              sequences, device=run_on)
+    what = f"merged model {merged_folder.name} ({str(save_dtype).removeprefix('torch.')})"
+    return calibrated_check(what, written, rounded, reference, MERGED_CALIBRATION)
 
 
 def _verify_merged_folder(folder: Path, reference, save_dtype: torch.dtype, device: torch.device) -> None:

@@ -9,6 +9,9 @@ Example:
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from grpo_export.errors import ExportError
 from grpo_export.gguf_export import to_gguf
 from grpo_export.hub import ModelCardInfo, PushPlan, load_evaluation_table, push_to_hub
 from grpo_export.merge import merge
+
 
 def card_info_from_run(run_dir: str | Path, *, base_model: str | None, datasets: list[str] | None = None,
                        language: list[str] | None = None) -> ModelCardInfo:
@@ -86,3 +90,34 @@ def export_run(run_dir: str | Path, *, base_model: str, gguf_methods: list[str] 
         info = card_info_from_run(run_dir, base_model=card_base_model or base_model, datasets=datasets, language=language)
         pushed = push_to_hub(merged, push_to, private=private, card_info=info)
     return RunExport(run_dir=run_dir, merged_dir=merged, gguf_files=gguf_files, pushed=pushed)
+
+
+def export_run_in_fresh_process(run_dir: str | Path, *, base_model: str, gguf_methods=("q8_0",),
+                                model_name: str | None = None, push_to: str | None = None, private: bool = False,
+                                card_base_model: str | None = None, datasets: list[str] | None = None,
+                                language: list[str] | None = None) -> RunExport:
+    """`export_run` in a new Python process (`python -m grpo_export run`): what the training process still holds
+    (the trainer, optimizer state, vLLM's reserved memory, allocator caches) is never beside the export. The
+    apps call this after training. Raises `ExportError` with the child's last lines when it fails.
+
+    Example:
+        >>> export_run_in_fresh_process("runs/demo", base_model="models/SmolLM2", gguf_methods=[])  # doctest: +SKIP
+    """
+    command = [sys.executable, "-m", "grpo_export", "run", str(run_dir), "--base", str(base_model),
+               "--gguf", *gguf_methods, "--json"]
+    for flag, value in (("--model-name", model_name), ("--push-to", push_to), ("--card-base-model", card_base_model)):
+        if value:
+            command += [flag, value]
+    command += ["--private"] if private else []
+    for dataset in datasets or []:
+        command += ["--dataset", dataset]
+    for code in language or []:
+        command += ["--language", code]
+    result = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        raise ExportError(f"Exporting {run_dir} failed (exit {result.returncode}); its messages are above.")
+    facts = json.loads(lines[-1])
+    pushed = PushPlan(**facts["pushed"]) if facts.get("pushed") else None
+    return RunExport(run_dir=Path(facts["run_dir"]), merged_dir=Path(facts["merged_dir"]),
+                     gguf_files=[Path(p) for p in facts["gguf_files"]], pushed=pushed)
