@@ -5,6 +5,7 @@ of the tree) and the disk it wrote.
     python benchmarks/export_at_size.py lora MODEL_DIR LORA_DIR --r 32 --alpha 64 [--targets q_proj ...]
     python benchmarks/export_at_size.py stage NAME --results R.jsonl [--measure PATH] -- COMMAND ...
     python benchmarks/export_at_size.py table R.jsonl [...]
+    python benchmarks/export_at_size.py smoke WORK_DIR      (a tiny Llama through merge + GGUF f16/q8_0/q4_k_m)
 
 `lora` writes a PEFT adapter for MODEL_DIR with random non-zero B matrices (a trained-looking LoRA: the
 merge changes most weights) without loading the model. The device-side driver is export_session.sh.
@@ -52,6 +53,30 @@ def write_lora(model_dir: Path, out: Path, r: int, alpha: int, targets: list[str
               "fan_in_fan_out": False, "use_rslora": False, "use_dora": False}
     (out / "adapter_config.json").write_text(json.dumps(config, indent=2))
     print(f"LoRA r{r} on {len(tensors) // 2} layers -> {out}")
+
+
+def smoke(work: Path) -> None:
+    """A tiny random Llama (widths of 256, the SmolLM2 tokenizer in .devcarry) through the whole export: the
+    device's first minute shows the code paths work before the large runs start."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig
+
+    from grpo_export import merge, to_gguf
+
+    tokenizer = AutoTokenizer.from_pretrained(Path(__file__).resolve().parents[1] / ".devcarry" / "tok-smollm2")
+    config = LlamaConfig(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, vocab_size=len(tokenizer), tie_word_embeddings=True,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(config).to(torch.bfloat16).save_pretrained(work / "base")
+    tokenizer.save_pretrained(work / "base")
+    write_lora(work / "base", work / "lora", 8, 16, list(ALL_LINEAR))
+    merged = merge(work / "base", work / "lora", work / "merged")
+    report: list[dict] = []
+    to_gguf(merged, work / "gguf", ["f16", "q8_0", "q4_k_m"], report=report)
+    for figures in report:
+        print(json.dumps({k: figures.get(k) for k in ("method", "relative_logit_error", "unavoidable_error", "ratio",
+                                                     "passed")}))
 
 
 def _tree(pid: int):
@@ -137,6 +162,8 @@ def main() -> int:
     stage.add_argument("name")
     stage.add_argument("--results", type=Path, required=True)
     stage.add_argument("--measure", type=Path, action="append", default=[])
+    smoke_test = commands.add_parser("smoke")
+    smoke_test.add_argument("work", type=Path)
     show = commands.add_parser("table")
     show.add_argument("results", type=Path, nargs="+")
     argv = sys.argv[1:]
@@ -144,6 +171,9 @@ def main() -> int:
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     if args.command == "lora":
         write_lora(args.model_dir, args.out, args.r, args.alpha, args.targets)
+        return 0
+    if args.command == "smoke":
+        smoke(args.work)
         return 0
     if args.command == "stage":
         return run_stage(args.name, command, args.results, args.measure)

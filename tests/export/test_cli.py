@@ -16,7 +16,7 @@ def test_gguf_command_writes_and_reports(embedded_tokenizer, tmp_path):
     model_dir = make_tiny_model("llama", tmp_path / "tiny", embedded_tokenizer)
     result = run_cli("gguf", str(model_dir), str(tmp_path / "out"), "--methods", "f16")
     assert result.returncode == 0, result.stderr
-    assert "tiny.F16.gguf" in result.stdout and "top-1 agreement 100.0%" in result.stdout
+    assert "tiny.F16.gguf" in result.stdout and "run by llama.cpp" in result.stdout and ", checked;" in result.stdout
     assert (tmp_path / "out" / "tiny.F16.gguf").is_file()
 
 

@@ -33,13 +33,26 @@ def test_each_file_passes_the_calibrated_llama_cpp_check(embedded_gguf):
     assert by_method["q4_k_m"]["bytes"] < by_method["q8_0"]["bytes"] < by_method["f16"]["bytes"]
 
 
-@pytest.mark.parametrize("method", ["f16", "q8_0"])
-def test_a_gguf_without_the_lora_fails_the_check(embedded_dir, embedded_merged_dir, tmp_path, method):
+def test_a_gguf_without_the_lora_fails_the_check(embedded_dir, embedded_merged_dir, tmp_path):
     """The base model converted instead of the merge: right architecture, tokenizer and type, wrong weights."""
-    log = tmp_path / "convert.log"
-    wrong = convert_to_gguf(embedded_dir, tmp_path / f"base.{method.upper()}.gguf", method, log)
+    wrong = convert_to_gguf(embedded_dir, tmp_path / "base.F16.gguf", "f16", tmp_path / "convert.log")
     with pytest.raises(ExportVerificationError, match="more than its type's rounding explains"):
-        verify_gguf(wrong, method, gguf_reference(embedded_merged_dir))
+        verify_gguf(wrong, "f16", gguf_reference(embedded_merged_dir))
+
+
+def test_a_q8_0_gguf_of_a_wrongly_configured_model_fails_the_check(embedded_merged_dir, tmp_path):
+    """Every weight right, the model llama.cpp runs wrong (its norm epsilon), in the 8-bit type."""
+    import json
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(embedded_merged_dir, bad)
+    config = json.loads((bad / "config.json").read_text())
+    config["rms_norm_eps"] = 0.1
+    (bad / "config.json").write_text(json.dumps(config))
+    wrong = convert_to_gguf(bad, tmp_path / "bad.Q8_0.gguf", "q8_0", tmp_path / "convert.log")
+    with pytest.raises(ExportVerificationError, match="more than its type's rounding explains"):
+        verify_gguf(wrong, "q8_0", gguf_reference(embedded_merged_dir))
 
 
 def test_smollm2_width_576_makes_llama_cpp_fall_back_for_some_tensors(embedded_gguf):
@@ -61,3 +74,24 @@ def test_method_names_and_bad_input(tmp_path):
     with pytest.raises(ExportError, match="Cannot read"):
         to_gguf(tmp_path / "missing", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_crashing_llama_cpp_runtime_falls_back_to_transformers_loader(embedded_gguf, embedded_merged_dir,
+                                                                          tmp_path, monkeypatch):
+    """On the lent GPU machine the runtime built there dies with SIGSEGV while loading any model: the check then
+    says so and measures the same file through transformers' GGUF loader, with the same calibration."""
+    from grpo_export import llama_runtime
+
+    crashing = tmp_path / "crash.py"
+    crashing.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    monkeypatch.setattr(llama_runtime, "WORKER", crashing)
+    q8_0 = embedded_gguf[0][1]
+    figures = verify_gguf(q8_0, "q8_0", gguf_reference(embedded_merged_dir))
+    assert figures["runtime"] == "transformers (llama.cpp crashed)" and figures["passed"]
+
+
+def test_a_file_llama_cpp_refuses_fails_the_check(embedded_merged_dir, tmp_path):
+    broken = tmp_path / "broken.Q8_0.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(ExportVerificationError):
+        verify_gguf(broken, "q8_0", gguf_reference(embedded_merged_dir))

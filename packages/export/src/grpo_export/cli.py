@@ -47,8 +47,10 @@ def _gguf(args) -> None:
     paths = to_gguf(args.merged_dir, args.out_dir, args.methods, model_name=args.model_name,
                     overwrite=args.overwrite, report=report)
     for figures in report:
-        print(f"{figures['file']}: {figures['bytes'] / 1e6:.1f} MB, top-1 agreement {figures['top1_agreement']:.1%}, "
-              f"relative logit error {figures['relative_logit_error']:.3g}")
+        calibrated = (f" = {figures['ratio']:.2f} x its type's rounding ({figures['calibrated_against']}), checked"
+                      if "ratio" in figures else " (not checked for this type)")
+        print(f"{figures['file']}: {figures['bytes'] / 1e6:.1f} MB, run by {figures['runtime']}: relative logit error "
+              f"{figures['relative_logit_error']:.3g}{calibrated}; top-1 agreement {figures['top1_agreement']:.1%}")
     print("\n".join(str(p) for p in paths))
 
 

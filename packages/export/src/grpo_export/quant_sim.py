@@ -16,6 +16,23 @@ FLOOR_TYPE: dict[str, str] = {
     "q4_k_m": "q4_0", "q4_k_s": "q4_0", "q4_0": "q4_0", "q4_1": "q4_0",
 }
 """The simulated type whose error a GGUF method may be compared with (q3/q2 K-quants: none, reported only)."""
+ACTIVATION_TYPE: dict[str, str] = {"f32": "f32", "f16": "f16", "bf16": "bf16"}
+"""What llama.cpp's CPU matrix products round activations to, per weight type (ggml's `vec_dot_type`): float
+weights meet activations of their own type; every block-quantised type meets 8-bit blocks (q8_0 / q8_K)."""
+
+
+def simulate_activations(activations: torch.Tensor, weight_type: str) -> torch.Tensor:
+    """`activations` (any shape, last dim = features) rounded as llama.cpp rounds them before a product with
+    weights of `weight_type`: to f16/bf16, or to 8-bit blocks of 32.
+
+    Example:
+        >>> x = torch.linspace(-1, 1, 64).reshape(1, 2, 32)
+        >>> simulate_activations(x, "q4_k_m").shape
+        torch.Size([1, 2, 32])
+    """
+    kind = ACTIVATION_TYPE.get(weight_type, "q8_0")
+    flat = activations.reshape(-1, activations.shape[-1]).float()
+    return simulate_quantisation(flat, kind).reshape(activations.shape).to(activations.dtype)
 
 
 def simulate_quantisation(tensor: torch.Tensor, kind: str) -> torch.Tensor:

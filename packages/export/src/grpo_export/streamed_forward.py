@@ -46,7 +46,8 @@ def pad_batch(sequences: list[torch.Tensor], pad_id: int = 0) -> tuple[torch.Ten
 
 
 def streamed_logits(config, fetch: Callable[[str], torch.Tensor], sequences: list[torch.Tensor], *,
-                    device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:
+                    device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
+                    linear_inputs: Callable[[torch.Tensor], torch.Tensor] | None = None) -> list[torch.Tensor]:
     """Float32 logits (one `len × vocab` tensor per sequence, on the CPU) of the model `config` describes, with
     each weight `fetch(name)`-ed when its layer runs: one pass over the weights for the whole batch.
 
@@ -56,6 +57,8 @@ def streamed_logits(config, fetch: Callable[[str], torch.Tensor], sequences: lis
         sequences: token ids (1-D tensors).
         device: where layers run (default: the GPU when there is one).
         dtype: the compute dtype (weights are cast to it as they arrive).
+        linear_inputs: applied to the input of every linear layer (e.g. the rounding a runtime applies to
+            activations before its matrix products).
 
     Example:
         >>> from transformers import AutoConfig
@@ -79,6 +82,10 @@ def streamed_logits(config, fetch: Callable[[str], torch.Tensor], sequences: lis
         names[name] = canonical[id(parameter)]  # a tied weight is read under its source's name
     attach_align_device_hook(model, execution_device=run_on, offload=True,
                              weights_map=_LazyWeights(names, fetch, dtype))
+    if linear_inputs is not None:
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear):
+                module.register_forward_pre_hook(lambda _, args: (linear_inputs(args[0]), *args[1:]))
     try:
         ids, mask = pad_batch(sequences)
         with torch.no_grad():
