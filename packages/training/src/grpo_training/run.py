@@ -51,6 +51,7 @@ from grpo_training.monitoring import (
     truncate_metrics,
 )
 from grpo_training.prepare import PreparedData, build_reward_funcs, prepare_data, with_prefill
+from grpo_training.run_folders import reserve_run_folder, timestamp
 
 logger = logging.getLogger("grpo_training.run")
 
@@ -78,27 +79,28 @@ class RunResult:
 
 
 def make_run_dir(recipe: Recipe, resume_from: str | Path | None = None) -> Path:
-    """The run folder: `resume_from` when resuming, else `<output_dir>/<name or recipe-timestamp>`; a name
-    that already holds a run gets a timestamp suffix, so no run is ever written over."""
+    """The run folder: `resume_from` when resuming, else a new folder `<output_dir>/<name or recipe-timestamp>`.
+
+    The folder is reserved atomically (`grpo_training.run_folders.reserve_run_folder`): a name that is
+    already taken, even by a launch a moment ago, gets a timestamp suffix (then a number), so no run is
+    ever written over or shared. `recipe.run.name` is set to the folder's name.
+    """
     if resume_from is not None:
         run_dir = Path(resume_from)
         if not run_dir.is_dir():
             raise FileNotFoundError(f"--resume {run_dir}: no such run folder")
         return run_dir
+    stamp = timestamp()
     name = recipe.run.name
     if not name:
         stem = Path(recipe.source_path).stem if recipe.source_path else "run"
-        name = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-        recipe.run.name = name
-    run_dir = Path(recipe.run.output_dir) / name
-    if run_dir.exists() and any(run_dir.iterdir()):
-        # A finished or killed run already lives there: never write over it (--resume continues it).
-        fresh = run_dir.with_name(f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
-        logger.warning("Run folder %s already holds a run (continue it with --resume %s); this run writes to %s",
-                       run_dir, run_dir, fresh)
-        run_dir = fresh
-        recipe.run.name = fresh.name
-    run_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{stem}-{stamp}"
+    run_dir = reserve_run_folder(recipe.run.output_dir, name, stamp=stamp)
+    if run_dir.name != name:
+        taken = Path(recipe.run.output_dir) / name
+        logger.warning("Run folder %s is already taken (continue a run there with --resume %s); this run writes to %s",
+                       taken, taken, run_dir)
+    recipe.run.name = run_dir.name
     return run_dir
 
 
