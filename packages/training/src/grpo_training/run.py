@@ -39,7 +39,12 @@ from typing import Any
 from grpo_training import distributed
 from grpo_training.backends import BackendChoice, build_grpo_trainer, save_lora, select_backend
 from grpo_training.backends import load_model as backend_load_model
-from grpo_training.checkpoints import CheckpointMarker, find_resumable_checkpoint, quarantine_incomplete
+from grpo_training.checkpoints import (
+    CheckpointMarker,
+    find_resumable_checkpoint,
+    quarantine_incomplete,
+    step_of_checkpoint,
+)
 from grpo_training.config import Recipe, dump_recipe
 from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
 from grpo_training.monitoring import (
@@ -258,7 +263,7 @@ def train(trainer: Any, run_dir: Path, *, resume: bool = False) -> Any:
             if main:
                 truncate_metrics(run_dir / "metrics.jsonl", 0)
         else:
-            step = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
+            step = step_of_checkpoint(checkpoint)
             logger.info("Resume: from %s (step %d)", checkpoint.name, step)
             if main:
                 truncate_metrics(run_dir / "metrics.jsonl", step)
