@@ -55,7 +55,7 @@ from grpo_training.monitoring import (
     read_metrics,
     truncate_metrics,
 )
-from grpo_training.prepare import PreparedData, build_reward_funcs, prepare_data, with_prefill
+from grpo_training.prepare import PreparedData, build_reward_funcs, load_prompts, prepare_data, with_prefill
 from grpo_training.run_folders import reserve_run_folder, timestamp
 
 logger = logging.getLogger("grpo_training.run")
@@ -341,9 +341,10 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
         logger.info("Run folder: %s%s", run_dir, " (resuming)" if resume_from else "")
         if main:
             dump_recipe(recipe, run_dir / "recipe.yaml")
+        loaded = load_prompts(recipe)  # before the model: a data source with no usable row fails in seconds
         model, tokenizer = load_model(recipe, choice)
         train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
-        prepared = prepare_data(recipe, train_tokenizer)
+        prepared = prepare_data(recipe, train_tokenizer, loaded)
         distributed.check_same_rows(prepared.train)
         evaluating = prepared.eval is not None and prepared.eval.num_rows > 0
         if evaluating and distributed.is_distributed() and (recipe.evaluation.before or recipe.evaluation.after):
