@@ -56,6 +56,7 @@ from grpo_training.monitoring import (
     truncate_metrics,
 )
 from grpo_training.prepare import PreparedData, build_reward_funcs, load_prompts, prepare_data, with_prefill
+from grpo_training.resume import ResumeError, check_resumed_recipe
 from grpo_training.run_folders import reserve_run_folder, timestamp
 
 logger = logging.getLogger("grpo_training.run")
@@ -93,7 +94,7 @@ def make_run_dir(recipe: Recipe, resume_from: str | Path | None = None) -> Path:
     if resume_from is not None:
         run_dir = Path(resume_from)
         if not run_dir.is_dir():
-            raise FileNotFoundError(f"--resume {run_dir}: no such run folder")
+            raise ResumeError(f"--resume {run_dir}: no such run folder")
         return run_dir
     stamp = timestamp()
     name = recipe.run.name
@@ -320,7 +321,8 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
 
     Args:
         recipe: from `load_recipe`.
-        resume_from: an existing run folder to continue from its newest complete checkpoint.
+        resume_from: an existing run folder to continue from its newest usable checkpoint; `recipe` must be
+            its recorded one (`grpo_training.resume.load_resume_recipe`), changed only where safe.
         backend: overrides `run.backend` ("auto", "trl", "unsloth").
 
     Returns:
@@ -337,6 +339,8 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
         quiet_replica_logging()
     swanlab_run = None
     try:
+        if resume_from is not None and main:
+            check_resumed_recipe(run_dir, recipe)  # before the recorded recipe is rewritten: refuse unsafe changes
         choice = select_backend(backend or recipe.run.backend, import_early=True)
         logger.info("Run folder: %s%s", run_dir, " (resuming)" if resume_from else "")
         if main:
