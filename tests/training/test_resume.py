@@ -146,3 +146,25 @@ def test_a_checkpoint_without_weights_is_not_resumable(tmp_path):
     write_fake_checkpoint(tmp_path / "checkpoint-1", 1)
     (tmp_path / "checkpoint-1" / "adapter_model.safetensors").unlink()
     assert find_resumable_checkpoint(tmp_path) is None
+
+
+@pytest.mark.slow
+def test_resume_past_a_truncated_adapter_continues_from_the_previous_checkpoint(tmp_path):
+    model_dir = build_tiny_model(tmp_path / "tiny")
+    recipe = tiny_recipe(model_dir, tmp_path / "runs", grpo={"max_steps": 2, "save_steps": 1}, run={"name": "cut"})
+    first = subprocess.run(train_command(str(write_recipe(recipe, tmp_path / "recipe.yaml"))), cwd=REPO,
+                           capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stderr[-3000:]
+    run_dir = tmp_path / "runs" / "cut"
+    damaged = run_dir / "checkpoint-2" / "adapter_model.safetensors"
+    truncate(damaged)  # marker present, adapter cut short: a disk that filled up, a copy that stopped
+
+    second = subprocess.run(train_command("--resume", str(run_dir), "--set", "grpo.max_steps=3"), cwd=REPO,
+                            capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Traceback" not in second.stderr
+    log = (run_dir / "train.log").read_text()
+    assert str(damaged) in log and "Resume: from checkpoint-1 (step 1)" in log
+    assert "Resume: changed grpo.max_steps: 2 -> 3" in log
+    assert json.loads((run_dir / "result.json").read_text())["global_step"] == 3
+    assert [row["step"] for row in read_metrics(run_dir / "metrics.jsonl")] == [1, 2, 3]
