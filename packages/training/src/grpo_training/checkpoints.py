@@ -118,7 +118,15 @@ def _file_problem(file: Path) -> str | None:
 
 
 def step_of_checkpoint(path: str | Path) -> int:
-    """The global step recorded in a usable checkpoint's `trainer_state.json`."""
+    """The global step recorded in a usable checkpoint's `trainer_state.json`.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "trainer_state.json").write_text('{"global_step": 7}')
+        >>> step_of_checkpoint(folder)
+        7
+    """
     return int(json.loads((Path(path) / "trainer_state.json").read_text(encoding="utf-8"))["global_step"])
 
 
@@ -137,7 +145,15 @@ def find_resumable_checkpoint(run_dir: str | Path) -> Path | None:
 
 
 def quarantine_incomplete(run_dir: str | Path) -> list[Path]:
-    """Move every incomplete or damaged `checkpoint-N` aside into `<run>/incomplete-checkpoints/`; return the new paths."""
+    """Move every incomplete or damaged `checkpoint-N` aside into `<run>/incomplete-checkpoints/`; return the new paths.
+
+    Example:
+        >>> import tempfile
+        >>> run = Path(tempfile.mkdtemp())
+        >>> (run / "checkpoint-3").mkdir()  # no marker: a save that was interrupted
+        >>> [path.parent.name for path in quarantine_incomplete(run)], list_checkpoints(run)
+        (['incomplete-checkpoints'], [])
+    """
     moved = []
     for path in list_checkpoints(run_dir):
         problem = checkpoint_problem(path)

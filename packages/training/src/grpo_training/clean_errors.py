@@ -57,7 +57,17 @@ def user_error_types() -> tuple[type[BaseException], ...]:
 
 
 def exits_cleanly(entry: Entry) -> Entry:
-    """Wrap an entry point: user-fixable errors print `error: <message>` to stderr and return 2."""
+    """Wrap an entry point: user-fixable errors print `error: <message>` to stderr and return 2.
+
+    Example:
+        >>> @exits_cleanly
+        ... def main():
+        ...     raise KeyError("a bug")  # not the user's to fix: the traceback stays
+        >>> main()
+        Traceback (most recent call last):
+        ...
+        KeyError: 'a bug'
+    """
 
     @functools.wraps(entry)
     def wrapper(*args: Any, **kwargs: Any) -> int:

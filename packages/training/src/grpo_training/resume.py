@@ -122,6 +122,15 @@ def resume_changes(recorded: Recipe, requested: Recipe, run_dir: str | Path | No
 
     Raises:
         ResumeError: a change outside `SAFE_ON_RESUME` (or a smaller `max_steps`), naming the field.
+
+    Example:
+        >>> from grpo_training.config import Recipe
+        >>> resume_changes(Recipe(grpo={"save_steps": 20}), Recipe(grpo={"save_steps": 5}))
+        ['grpo.save_steps: 20 -> 5']
+        >>> resume_changes(Recipe(grpo={"max_steps": 40}), Recipe(grpo={"max_steps": 30}))
+        Traceback (most recent call last):
+        ...
+        grpo_training.resume.ResumeError: grpo.max_steps: on resume it can only grow (recorded 40, asked 30); the run's trained steps are kept, so a smaller or unset value would not continue it
     """
     old, new = flatten_recipe(recorded), flatten_recipe(requested)
     changes = []
@@ -181,6 +190,12 @@ def check_resumed_recipe(run_dir: str | Path, recipe: Recipe) -> list[str]:
 
     Returns:
         The changes, as logged (`Resume: changed ...`).
+
+    Example:
+        >>> import tempfile
+        >>> from grpo_training.config import Recipe
+        >>> check_resumed_recipe(tempfile.mkdtemp(), Recipe())  # no recipe.yaml recorded: nothing to compare
+        []
     """
     from grpo_training.config import load_recipe
 
