@@ -99,7 +99,7 @@ def test_bad_recipes_name_the_field(tmp_path, change, field):
         ("grpo.max_prompt_length=512", "grpo.max_prompt_length: 512 tokens fill model.max_seq_length=512"),
         ("grpo.temperature=0", "grpo.temperature: must be > 0"),
         ("grpo.top_p=1.5", "grpo.top_p: must be in (0, 1]"),
-        ("grpo.save_steps=0", "grpo.save_steps: must be > 0"),
+        ("grpo.save_steps=-1", "grpo.save_steps: must be > 0, or 0 to save no checkpoints"),
         ("lora.r=0", "lora.r: must be >= 1"),
         ("lora.dropout=1", "lora.dropout: must be in [0, 1)"),
         ("model.max_seq_length=-1", "model.max_seq_length: must be >= 2"),
@@ -122,6 +122,7 @@ def test_max_steps_minus_one_means_train_for_num_train_epochs():
     recipe = load_recipe(DEMO_RECIPE, ["grpo.max_steps=-1", "grpo.num_train_epochs=1"])
     assert recipe.grpo["max_steps"] == -1
     assert load_recipe(DEMO_RECIPE, ["evaluation.temperature=0"]).evaluation.temperature == 0  # greedy evaluation
+    assert load_recipe(DEMO_RECIPE, ["grpo.save_steps=0"]).grpo["save_steps"] == 0  # no checkpoints (benchmarks)
 
 
 def test_cli_check_refuses_an_impossible_value_with_one_clean_line(capsys):

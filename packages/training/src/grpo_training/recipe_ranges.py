@@ -103,7 +103,7 @@ RANGES: dict[str, Range] = {
     "grpo.warmup_ratio": Range(low=0, high=1, high_open=True),
     "grpo.warmup_steps": NON_NEGATIVE,
     "grpo.logging_steps": POSITIVE,
-    "grpo.save_steps": POSITIVE,
+    "grpo.save_steps": Range(low=0, low_open=True, special={0: "save no checkpoints"}),  # grpo_args: 0 = "no"
     "grpo.eval_steps": POSITIVE,
     "grpo.save_total_limit": AT_LEAST_ONE,
     "data.synthetic_rows": AT_LEAST_ONE,
