@@ -25,10 +25,12 @@ from pathlib import Path
 
 from grpo_export.run_export import export_run_in_fresh_process
 from grpo_training.app import app_setup, base_model_path, model_card_facts, print_run_summary
+from grpo_training.clean_errors import exits_cleanly
 
 APP_DIR = Path(__file__).resolve().parent
 
 
+@exits_cleanly  # a bad --set, an unsafe --resume change, bad data, an untrained LoRA: one `error:` line, exit 2
 def main(argv: list[str] | None = None) -> int:
     recipe, args = app_setup(__doc__, APP_DIR, argv)  # the tutorial's recipe, or the CPU demo (said why)
     from grpo_training import run_grpo  # imports trl: after app_setup chose the backend (Unsloth first)

@@ -9,7 +9,7 @@ import os
 import datasets
 import pytest
 
-from grpo_data import DataFormatError, DataSourceError, LoadReport, load_dapo, load_gsm8k
+from grpo_data import DataFormatError, DataSourceError, LoadReport, NoUsableRowsError, load_dapo, load_gsm8k
 
 
 def _write_jsonl(path, rows):
@@ -135,4 +135,22 @@ def test_dapo_rows_without_solution_are_counted(tmp_path):
 def test_dapo_missing_column(tmp_path):
     path = _write_jsonl(tmp_path / "dapo.jsonl", [{"problem": "1+1?", "solution": "2"}])
     with pytest.raises(DataFormatError, match=r"missing column\(s\) \['prompt'\]"):
+        load_dapo(path)
+
+
+def test_a_file_with_no_usable_row_is_an_error_naming_the_file_and_the_reasons(tmp_path):
+    rows = [{"question": "No marker?", "answer": "The answer is 4"}, {"question": "", "answer": "#### 1"}]
+    path = _write_jsonl(tmp_path / "train.jsonl", rows)
+    with pytest.raises(NoUsableRowsError) as caught:
+        load_gsm8k(path)  # not strict: a few bad rows are dropped, but all of them is an error
+    message = str(caught.value)
+    assert str(path) in message and "no usable row" in message
+    assert "no_final_answer_marker: 1" in message and "empty_question: 1" in message
+    assert caught.value.dropped_by_reason == {"no_final_answer_marker": 1, "empty_question": 1}
+    assert isinstance(caught.value, DataFormatError)
+
+
+def test_a_dapo_source_with_no_usable_row_is_an_error(tmp_path):
+    path = _write_jsonl(tmp_path / "train.jsonl", [{"prompt": "What is 2+2?", "solution": ""}])
+    with pytest.raises(NoUsableRowsError, match="empty_solution: 1"):
         load_dapo(path)

@@ -64,6 +64,18 @@ def test_failed_run_leaves_the_good_artefacts_alone(tmp_path, capsys):
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
 
 
+def test_a_source_with_no_usable_row_fails_and_keeps_the_earlier_output(tmp_path, capsys):
+    assert main(["synthetic", "--n", "10", "--out", str(tmp_path)]) == 0
+    before = {name: (tmp_path / name).read_bytes() for name in ("train.parquet", "stats.json")}
+    all_bad = tmp_path / "all_bad.jsonl"
+    all_bad.write_text('{"question": "q", "answer": "4"}\n{"question": "r", "answer": "no marker"}\n', encoding="utf-8")
+    assert main(["gsm8k", "--source", str(all_bad), "--out", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert f"error: {all_bad}: no usable row" in error and "no_final_answer_marker: 2" in error
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+
+
 def test_strict_flag_makes_dropped_rows_fail(tmp_path, capsys):
     source = tmp_path / "train.jsonl"
     source.write_text('{"question": "q", "answer": "4"}\n', encoding="utf-8")

@@ -84,6 +84,52 @@ def test_bad_recipes_name_the_field(tmp_path, change, field):
     assert str(error.value).startswith(field), str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("grpo.learning_rate=0", "grpo.learning_rate: must be > 0, got 0"),
+        ("grpo.learning_rate=-1e-5", "grpo.learning_rate: must be > 0"),
+        ("grpo.max_steps=0", "grpo.max_steps: must be >= 1, or -1 to train for grpo.num_train_epochs, got 0"),
+        ("grpo.max_steps=-5", "grpo.max_steps: must be >= 1, or -1"),
+        ("grpo.num_train_epochs=0", "grpo.num_train_epochs: must be > 0"),
+        ("grpo.per_device_train_batch_size=0", "grpo.per_device_train_batch_size: must be >= 1"),
+        ("grpo.gradient_accumulation_steps=-2", "grpo.gradient_accumulation_steps: must be >= 1"),
+        ("grpo.num_generations=1", "grpo.num_generations: must be >= 2"),
+        ("grpo.max_completion_length=0", "grpo.max_completion_length: must be >= 1"),
+        ("grpo.max_prompt_length=512", "grpo.max_prompt_length: 512 tokens fill model.max_seq_length=512"),
+        ("grpo.temperature=0", "grpo.temperature: must be > 0"),
+        ("grpo.top_p=1.5", "grpo.top_p: must be in (0, 1]"),
+        ("grpo.save_steps=-1", "grpo.save_steps: must be > 0, or 0 to save no checkpoints"),
+        ("lora.r=0", "lora.r: must be >= 1"),
+        ("lora.dropout=1", "lora.dropout: must be in [0, 1)"),
+        ("model.max_seq_length=-1", "model.max_seq_length: must be >= 2"),
+        ("model.gpu_memory_utilization=0", "model.gpu_memory_utilization: must be in (0, 1]"),
+        ("data.eval_rows=512", "data.eval_rows: 512 held-out rows of 512 synthetic rows leave none for training"),
+        ("data.max_train_rows=0", "data.max_train_rows: must be >= 1"),
+        ("evaluation.max_new_tokens=0", "evaluation.max_new_tokens: must be >= 1"),
+        ("evaluation.batch_size=0", "evaluation.batch_size: must be >= 1"),
+        ("evaluation.temperature=-0.5", "evaluation.temperature: must be >= 0"),
+        ("run.log_completions_every=-1", "run.log_completions_every: must be >= 0"),
+    ],
+)
+def test_impossible_values_are_refused_before_any_model_loads(override, message):
+    with pytest.raises(RecipeError) as error:
+        load_recipe(DEMO_RECIPE, [override])
+    assert str(error.value).startswith(message), str(error.value)
+
+
+def test_max_steps_minus_one_means_train_for_num_train_epochs():
+    recipe = load_recipe(DEMO_RECIPE, ["grpo.max_steps=-1", "grpo.num_train_epochs=1"])
+    assert recipe.grpo["max_steps"] == -1
+    assert load_recipe(DEMO_RECIPE, ["evaluation.temperature=0"]).evaluation.temperature == 0  # greedy evaluation
+    assert load_recipe(DEMO_RECIPE, ["grpo.save_steps=0"]).grpo["save_steps"] == 0  # no checkpoints (benchmarks)
+
+
+def test_cli_check_refuses_an_impossible_value_with_one_clean_line(capsys):
+    assert cli.main(["train", str(DEMO_RECIPE), "--check", "--set", "grpo.learning_rate=-1"]) == 2
+    assert capsys.readouterr().err == "error: grpo.learning_rate: must be > 0, got -1\n"
+
+
 def test_bad_override_syntax_is_explained():
     with pytest.raises(RecipeError, match="section.field=value"):
         load_recipe(DEMO_RECIPE, ["learning_rate=1e-5"])

@@ -21,7 +21,7 @@ def test_demo_recipe_is_valid_and_holds_out_enough_prompts():
 
 
 def test_one_shot_puts_the_worked_example_before_the_question():
-    rows, stats = load_prompts(load_recipe(DEMO, ["data.synthetic_rows=3"]))
+    rows, stats = load_prompts(load_recipe(DEMO, ["data.synthetic_rows=3", "data.eval_rows=0"]))  # 64 of 3: refused
     roles = [message["role"] for message in rows[0]["prompt"]]
     assert roles == ["system", "user", "assistant", "user"]
     assert rows[0]["prompt"][2]["content"].startswith("<reasoning>\n")

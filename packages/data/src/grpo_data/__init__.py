@@ -8,7 +8,7 @@ Example:
 """
 
 from grpo_data.dapo import load_dapo
-from grpo_data.errors import DataFormatError, DataSourceError
+from grpo_data.errors import DataFormatError, DataSourceError, NoUsableRowsError
 from grpo_data.gsm8k import build_chat_prompt, extract_final_answer, load_gsm8k, normalise_final_answer
 from grpo_data.prompt_length import PromptLengthStats, filter_by_prompt_length, prompt_token_lengths
 from grpo_data.prompts import (
@@ -38,6 +38,7 @@ __all__ = [
     "DataFormatError",
     "DataSourceError",
     "LoadReport",
+    "NoUsableRowsError",
     "PromptLengthStats",
     "build_chat_prompt",
     "extract_final_answer",

@@ -5,7 +5,8 @@
     python -m grpo_data synthetic --n 2000 --seed 0 --out data/synthetic
 
 Both files are written beside their target first and then renamed, so a failed run never replaces
-a good artefact.
+a good artefact. A source with no usable row is an error (exit status 2) naming the file and why
+its rows were dropped; nothing is written.
 """
 
 from __future__ import annotations
@@ -100,6 +101,9 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
         else:
             length_stats = _character_lengths(rows)
         bar.set_postfix_str("write")
+        if rows.num_rows == 0:  # never write an empty artefact over a good one
+            raise DataFormatError(report.source or str(getattr(args, "source", args.command)),
+                                  "no rows left to write; the output folder is left as it was")
         output = args.out / f"{args.split}.parquet"
         stats = {
             "command": args.command,

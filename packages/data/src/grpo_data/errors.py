@@ -26,3 +26,23 @@ class DataFormatError(ValueError):
 
 class DataSourceError(OSError):
     """A source that cannot be read at all: a missing or unreadable path, or an unreachable Hub id."""
+
+
+class NoUsableRowsError(DataFormatError):
+    """Every row of a source was unusable: names the source, the rows read and why they were dropped.
+
+    Attributes:
+        rows_read: rows read from the source.
+        dropped_by_reason: reason -> count, as in ``LoadReport.dropped_by_reason``.
+
+    Example:
+        >>> error = NoUsableRowsError("train.jsonl", 3, {"no_final_answer_marker": 3}, "GSM8K rows")
+        >>> str(error)
+        'train.jsonl: no usable row: all 3 rows were dropped (no_final_answer_marker: 3); expected GSM8K rows'
+    """
+
+    def __init__(self, origin: str, rows_read: int, dropped_by_reason: dict[str, int], expected: str):
+        self.rows_read = rows_read
+        self.dropped_by_reason = dict(dropped_by_reason)
+        reasons = ", ".join(f"{reason}: {count}" for reason, count in self.dropped_by_reason.items()) or "no reason"
+        super().__init__(origin, f"no usable row: all {rows_read} rows were dropped ({reasons}); expected {expected}")

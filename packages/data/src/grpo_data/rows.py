@@ -9,7 +9,7 @@ from typing import Any
 
 import datasets
 
-from grpo_data.errors import DataFormatError
+from grpo_data.errors import DataFormatError, NoUsableRowsError
 from grpo_data.report import DroppedRow, LoadReport
 from grpo_data.sources import SourcePart
 
@@ -66,6 +66,10 @@ def prepare_parts(
 
     Returns:
         All kept rows, parts concatenated in order.
+
+    Raises:
+        DataFormatError: a part lacks a required column, or (strict) a row is unusable.
+        NoUsableRowsError: no row of any part is usable (the source is refused, not read as 0 rows).
     """
     prepared = []
     for part in parts:
@@ -77,6 +81,9 @@ def prepare_parts(
                 field=missing[0],
             )
         prepared.append(_prepare_part(part, build_row, placeholder, strict, report))
+    if report.rows_kept == 0:
+        origins = ", ".join(part.origin for part in parts)
+        raise NoUsableRowsError(origins, report.rows_read, report.dropped_by_reason, schema_hint)
     if report.rows_dropped:
         logger.warning(
             "%s: dropped %d of %d rows from %s: %s (pass strict=True to make them errors)",

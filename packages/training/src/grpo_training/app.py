@@ -47,7 +47,8 @@ def app_argument_parser(description: str) -> argparse.ArgumentParser:
                         help="override a recipe field, e.g. --set grpo.max_steps=10 (repeatable)")
     parser.add_argument("--backend", choices=["auto", "trl", "unsloth"], help="override run.backend")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                        help="continue a run folder from its newest complete checkpoint")
+                        help="continue a run folder from its newest usable checkpoint, with the run's own recipe.yaml "
+                             "(--set may change only what is safe mid-run, e.g. a larger grpo.max_steps)")
     parser.add_argument("--gguf", nargs="*", default=["q8_0"], metavar="METHOD",
                         help="GGUF quantisations to export (e.g. q8_0 f16 q4_k_m); none: --gguf with no method")
     parser.add_argument("--push-to-hub", metavar="REPO", help="push the merged 16-bit model to this Hub repo "
@@ -90,6 +91,10 @@ def app_setup(description: str, app_dir: Path, argv: list[str] | None = None) ->
     """Start an app: console logging, its command line, the backend (Unsloth imported before trl when it
     is chosen), and the recipe to run (see `app_recipe_source`).
 
+    With `--resume RUN_DIR` the recipe is the run's own `recipe.yaml`, with only the `--set` overrides
+    that are safe mid-run (`grpo_training.resume.load_resume_recipe`, the same code path as
+    `python -m grpo_training train --resume`); `--demo` then changes nothing.
+
     Example:
         >>> recipe, args = app_setup("x", Path("apps/phi4_gsm8k"), ["--demo"])
         >>> recipe.model.name is None, args.gguf
@@ -97,6 +102,16 @@ def app_setup(description: str, app_dir: Path, argv: list[str] | None = None) ->
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = app_argument_parser(description).parse_args(argv)
+    if args.resume is not None:
+        from grpo_training.resume import load_resume_recipe, recorded_recipe_path
+
+        recipe_path = recorded_recipe_path(args.resume, args.recipe)
+        overrides = list(args.set) + ([f"run.backend={args.backend}"] if args.backend else [])
+        select_backend(peek_backend(recipe_path, overrides), import_early=True, log=False)
+        recipe = load_resume_recipe(args.resume, overrides)
+        logger.info("Resume: %s with its own recipe %s%s", args.resume, recipe_path,
+                    f" and {', '.join(overrides)}" if overrides else "")
+        return recipe, args
     recipe_path, overrides = app_recipe_source(args, app_dir)
     select_backend(peek_backend(recipe_path, overrides), import_early=True, log=False)
     from grpo_training.config import load_recipe

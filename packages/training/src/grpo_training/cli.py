@@ -7,7 +7,9 @@
     python -m grpo_training eval ...       (see `python -m grpo_training eval --help`)
     python -m grpo_training generate ...   (see `python -m grpo_training generate --help`)
 
-A bad recipe fails before any model is loaded, with the field named (exit status 2).
+A bad recipe fails before any model is loaded, with the field named; every expected error (bad recipe or
+--set, unsafe change on --resume, bad data, an untrained LoRA) prints one `error: ...` line and exits
+with status 2 (`grpo_training.clean_errors`).
 
 Example:
     >>> main(["train", "--help"])  # doctest: +SKIP
@@ -18,7 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
+from grpo_training.clean_errors import exits_cleanly
 
 logger = logging.getLogger("grpo_training.cli")
 
@@ -38,35 +40,33 @@ def build_train_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@exits_cleanly
 def main_train(argv: list[str]) -> int:
-    """`train`: validate the recipe, then run it."""
+    """`train`: validate the recipe (with --resume: the run's own, see `grpo_training.resume`), then run it."""
     args = build_train_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     # Choose the backend first: Unsloth must be imported before trl (which the config module imports).
-    from grpo_training.backends import BackendError, select_backend
+    from grpo_training.backends import select_backend
     from grpo_training.recipe_files import DEMO_RECIPE, peek_backend
+    from grpo_training.resume import load_resume_recipe, recorded_recipe_path
 
-    recipe_path = args.recipe
-    if recipe_path is None and args.resume:
-        recipe_path = str(Path(args.resume) / "recipe.yaml")
-    if recipe_path is None:
-        recipe_path = str(DEMO_RECIPE)
-    try:
-        if not args.check:
-            select_backend(args.backend or peek_backend(recipe_path, args.overrides), import_early=True, log=False)
-        from grpo_training.config import RecipeError, load_recipe
+    overrides = args.overrides + ([f"run.backend={args.backend}"] if args.backend else [])
+    if args.resume:
+        recipe_path = str(recorded_recipe_path(args.resume, args.recipe))
+    else:
+        recipe_path = args.recipe or str(DEMO_RECIPE)
+    if not args.check:
+        select_backend(peek_backend(recipe_path, overrides), import_early=True, log=False)
+    from grpo_training.config import load_recipe
 
-        recipe = load_recipe(recipe_path, args.overrides)
-    except (BackendError, ValueError) as error:  # RecipeError is a ValueError
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    recipe = load_resume_recipe(args.resume, overrides) if args.resume else load_recipe(recipe_path, overrides)
     if args.check:
         print(f"recipe OK: {recipe_path}")
         return 0
     from grpo_training import distributed
     from grpo_training.run import run_grpo
 
-    result = run_grpo(recipe, resume_from=args.resume, backend=args.backend)
+    result = run_grpo(recipe, resume_from=args.resume)
     if distributed.is_main_process():
         print(f"run folder: {result.run_dir}\nLoRA: {result.lora_dir}\nsteps: {result.global_step}")
     distributed.finish()

@@ -29,6 +29,7 @@ import yaml
 from trl import GRPOConfig
 
 from grpo_training.recipe_files import DEMO_RECIPE, RECIPES_DIR  # noqa: F401  (re-exported: the public names)
+from grpo_training.recipe_ranges import check_recipe_ranges
 
 logger = logging.getLogger(__name__)
 
@@ -534,7 +535,8 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, *, check_f
 
 
 def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path | None = None) -> None:
-    """Cross-field checks that need no model: names that must exist, values in range, files present."""
+    """Cross-field checks that need no model: names that must exist, values in range
+    (`grpo_training.recipe_ranges`), files present."""
     from grpo_rewards import REWARDS, reward_params
 
     data = recipe.data
@@ -545,15 +547,9 @@ def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path 
         if not resolved.exists():
             raise RecipeError(f"data.source: {data.source!r} does not exist (looked at {resolved}); give a Hub id, "
                               "an existing .jsonl/.json/.parquet file or folder, or 'synthetic'")
-    if data.synthetic_rows < 1:
-        raise RecipeError(f"data.synthetic_rows: must be >= 1, got {data.synthetic_rows}")
     if data.one_shot and data.loader != "gsm8k":
         raise RecipeError(f"data.one_shot: tutorial 1's one-shot example is for the gsm8k loader, not {data.loader!r}; "
                           "set data.one_shot=false")
-    if data.eval_rows < 0:
-        raise RecipeError(f"data.eval_rows: must be >= 0, got {data.eval_rows}")
-    if data.prompt_length_quantile is not None and not 0 < data.prompt_length_quantile <= 1:
-        raise RecipeError(f"data.prompt_length_quantile: must be in (0, 1], got {data.prompt_length_quantile}")
     if not recipe.rewards.funcs:
         raise RecipeError("rewards: no reward functions; list at least one of " + ", ".join(sorted(REWARDS)))
     for index, spec in enumerate(recipe.rewards.funcs):
@@ -575,12 +571,8 @@ def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path 
     if recipe.lora.gradient_checkpointing not in (True, False, "unsloth"):
         raise RecipeError(f"lora.gradient_checkpointing: {recipe.lora.gradient_checkpointing!r}; expected "
                           "true, false or 'unsloth'")
+    check_recipe_ranges(recipe)  # every ranged value, e.g. learning rate > 0, max_steps >= 1 or -1
     grpo = recipe.grpo
-    for name in ("max_prompt_length", "max_completion_length"):
-        if grpo.get(name) is not None and grpo[name] < 1:
-            raise RecipeError(f"grpo.{name}: must be >= 1, got {grpo[name]}")
-    if grpo.get("num_generations") is not None and grpo["num_generations"] < 2:
-        raise RecipeError(f"grpo.num_generations: GRPO needs >= 2 generations per prompt, got {grpo['num_generations']}")
     if grpo.get("max_prompt_length") and grpo.get("max_completion_length"):
         total = grpo["max_prompt_length"] + grpo["max_completion_length"]
         if total > recipe.model.max_seq_length:

@@ -60,7 +60,15 @@ def with_prefill(tokenizer: Any, prefill: str) -> Any:
 
 
 def load_prompts(recipe: Recipe) -> tuple[datasets.Dataset, dict[str, Any]]:
-    """All prompt rows of the recipe's data source (synthetic, local or Hub), with the load report."""
+    """All prompt rows of the recipe's data source (synthetic, local or Hub), with the load report.
+
+    Needs no model or tokenizer, so a run calls it before loading the model: bad data fails in seconds.
+
+    Raises:
+        RecipeError: "data: no training prompts left: ..." when no row of the source is usable (naming
+            the file and the reasons), or `data.eval_rows` asks for as many rows as there are.
+        grpo_data.DataFormatError, grpo_data.DataSourceError: a source that cannot be read.
+    """
     import grpo_data
 
     data = recipe.data
@@ -77,28 +85,66 @@ def load_prompts(recipe: Recipe) -> tuple[datasets.Dataset, dict[str, Any]]:
     loader = grpo_data.load_dapo if data.loader == "dapo" else grpo_data.load_gsm8k
     config = data.config or ("en" if data.loader == "dapo" else "main")
     extra = {"one_shot": True} if data.one_shot else {}
-    rows = loader(source, config=config, split=data.split, system_prompt=system_prompt, report=report, **extra)
+    try:
+        rows = loader(source, config=config, split=data.split, system_prompt=system_prompt, report=report, **extra)
+    except grpo_data.NoUsableRowsError as error:
+        raise RecipeError(f"data: no training prompts left: {error}") from None
     stats = report.to_dict()
+    check_eval_rows(data.eval_rows, rows.num_rows, stats.get("source") or data.source)
     logger.info("Data: %s -> %d rows read, %d kept, %d dropped %s", stats.get("source"), stats.get("rows_read", 0),
                 stats.get("rows_kept", 0), stats.get("rows_dropped", 0), stats.get("dropped_by_reason") or "")
     return rows, stats
 
 
-def prepare_data(recipe: Recipe, tokenizer: Any) -> PreparedData:
+def context_prompt_cap(max_seq_length: int, max_completion_length: int | None) -> int:
+    """The longest prompt the model's context takes with room left for a completion.
+
+    `model.max_seq_length - grpo.max_completion_length`; when the completion length is derived from
+    the prompt budget (None), half the context is kept for completions.
+
+    Example:
+        >>> context_prompt_cap(512, 96), context_prompt_cap(1024, None)
+        (416, 512)
+    """
+    if max_completion_length is None:
+        return max(1, max_seq_length // 2)
+    return max(1, max_seq_length - max_completion_length)
+
+
+def check_eval_rows(eval_rows: int, usable_rows: int, source: str) -> None:
+    """Refuse a held-out split that would leave no training row.
+
+    Example:
+        >>> check_eval_rows(64, 512, "synthetic")
+        >>> check_eval_rows(600, 512, "train.jsonl")
+        Traceback (most recent call last):
+        ...
+        grpo_training.config.RecipeError: data.eval_rows: 600 held-out rows asked for, but train.jsonl has 512 usable rows; hold out at most 511 so that some are left for training
+    """
+    if eval_rows and eval_rows >= usable_rows:
+        raise RecipeError(f"data.eval_rows: {eval_rows} held-out rows asked for, but {source} has {usable_rows} usable rows; "
+                          f"hold out at most {usable_rows - 1} so that some are left for training")
+
+
+def prepare_data(recipe: Recipe, tokenizer: Any, loaded: tuple[datasets.Dataset, dict[str, Any]] | None = None) -> PreparedData:
     """Load prompts, split off the held-out rows, and settle the prompt budget.
 
     Args:
         recipe: a validated recipe.
         tokenizer: the trainer's tokenizer (with the prefill in its template, see `with_prefill`),
             so that prompt lengths count every token the model is given.
+        loaded: what `load_prompts(recipe)` returned, when the caller loaded the prompts already.
 
     Returns:
-        `PreparedData`; prompts longer than the budget are dropped and counted in `stats`.
+        `PreparedData`; prompts longer than the budget are dropped and counted in `stats`. The budget is
+        `grpo.max_prompt_length` when set; else it is derived from the data (the length quantile, or the
+        longest prompt) but never beyond what the context leaves for a prompt (`context_prompt_cap`):
+        longer prompts are dropped and counted, not allowed to set the budget.
     """
     import grpo_data
 
     data = recipe.data
-    rows, load_stats = load_prompts(recipe)
+    rows, load_stats = loaded if loaded is not None else load_prompts(recipe)
     stats: dict[str, Any] = {"load": load_stats}
     held_out = None
     if data.eval_rows:
@@ -116,17 +162,28 @@ def prepare_data(recipe: Recipe, tokenizer: Any) -> PreparedData:
         if max_prompt_length is None:
             max_prompt_length = length_stats.max_prompt_length
     lengths = grpo_data.prompt_token_lengths(rows, tokenizer)
-    if max_prompt_length is None:
-        max_prompt_length = max(lengths)
+    cap = context_prompt_cap(recipe.model.max_seq_length, recipe.grpo.get("max_completion_length"))
+    if recipe.grpo.get("max_prompt_length") is None:
+        # Derived from the data, but never past the context: one enormous prompt is dropped (and counted)
+        # instead of becoming everyone's budget and squeezing out the completions.
+        fitting = [length for length in lengths if length <= cap]
+        longest_fitting = max(fitting) if fitting else cap
+        max_prompt_length = longest_fitting if max_prompt_length is None else min(max_prompt_length, cap)
+        stats["context_prompt_cap"] = cap
     too_long = [index for index, length in enumerate(lengths) if length > max_prompt_length]
     if too_long:
         keep = [index for index, length in enumerate(lengths) if length <= max_prompt_length]
         rows = rows.select(keep)
-        logger.info("Dropped %d prompts longer than max_prompt_length=%d tokens", len(too_long), max_prompt_length)
+        logger.warning("Dropped %d of %d prompts longer than the prompt budget of %d tokens (longest: %d; the context "
+                       "leaves at most %d for a prompt)", len(too_long), len(lengths), max_prompt_length, max(lengths), cap)
     stats["dropped_too_long"] = len(too_long)
     if rows.num_rows == 0:
-        raise RecipeError(f"data: no training prompts left (max_prompt_length={max_prompt_length}, "
-                          f"eval_rows={data.eval_rows}); check data.source and grpo.max_prompt_length")
+        raise RecipeError(
+            f"data: no training prompts left: {load_stats.get('rows_kept', '?')} usable rows in {load_stats.get('source')}, "
+            f"{stats.get('eval_rows', 0)} held out (data.eval_rows), "
+            f"{stats.get('prompt_length', {}).get('rows_dropped', 0)} over the length quantile, {len(too_long)} longer "
+            f"than the prompt budget of {max_prompt_length} tokens; check data.source, grpo.max_prompt_length and "
+            "model.max_seq_length")
     stats["train_rows"] = rows.num_rows
     stats["max_prompt_length"] = max_prompt_length
     return PreparedData(train=rows, eval=held_out, max_prompt_length=max_prompt_length, stats=stats)

@@ -39,7 +39,12 @@ from typing import Any
 from grpo_training import distributed
 from grpo_training.backends import BackendChoice, build_grpo_trainer, save_lora, select_backend
 from grpo_training.backends import load_model as backend_load_model
-from grpo_training.checkpoints import CheckpointMarker, find_resumable_checkpoint, quarantine_incomplete
+from grpo_training.checkpoints import (
+    CheckpointMarker,
+    find_resumable_checkpoint,
+    quarantine_incomplete,
+    step_of_checkpoint,
+)
 from grpo_training.config import Recipe, dump_recipe
 from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
 from grpo_training.monitoring import (
@@ -50,7 +55,9 @@ from grpo_training.monitoring import (
     read_metrics,
     truncate_metrics,
 )
-from grpo_training.prepare import PreparedData, build_reward_funcs, prepare_data, with_prefill
+from grpo_training.prepare import PreparedData, build_reward_funcs, load_prompts, prepare_data, with_prefill
+from grpo_training.resume import ResumeError, check_resumed_recipe
+from grpo_training.run_folders import reserve_run_folder, timestamp
 
 logger = logging.getLogger("grpo_training.run")
 
@@ -78,27 +85,28 @@ class RunResult:
 
 
 def make_run_dir(recipe: Recipe, resume_from: str | Path | None = None) -> Path:
-    """The run folder: `resume_from` when resuming, else `<output_dir>/<name or recipe-timestamp>`; a name
-    that already holds a run gets a timestamp suffix, so no run is ever written over."""
+    """The run folder: `resume_from` when resuming, else a new folder `<output_dir>/<name or recipe-timestamp>`.
+
+    The folder is reserved atomically (`grpo_training.run_folders.reserve_run_folder`): a name that is
+    already taken, even by a launch a moment ago, gets a timestamp suffix (then a number), so no run is
+    ever written over or shared. `recipe.run.name` is set to the folder's name.
+    """
     if resume_from is not None:
         run_dir = Path(resume_from)
         if not run_dir.is_dir():
-            raise FileNotFoundError(f"--resume {run_dir}: no such run folder")
+            raise ResumeError(f"--resume {run_dir}: no such run folder")
         return run_dir
+    stamp = timestamp()
     name = recipe.run.name
     if not name:
         stem = Path(recipe.source_path).stem if recipe.source_path else "run"
-        name = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-        recipe.run.name = name
-    run_dir = Path(recipe.run.output_dir) / name
-    if run_dir.exists() and any(run_dir.iterdir()):
-        # A finished or killed run already lives there: never write over it (--resume continues it).
-        fresh = run_dir.with_name(f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
-        logger.warning("Run folder %s already holds a run (continue it with --resume %s); this run writes to %s",
-                       run_dir, run_dir, fresh)
-        run_dir = fresh
-        recipe.run.name = fresh.name
-    run_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{stem}-{stamp}"
+    run_dir = reserve_run_folder(recipe.run.output_dir, name, stamp=stamp)
+    if run_dir.name != name:
+        taken = Path(recipe.run.output_dir) / name
+        logger.warning("Run folder %s is already taken (continue a run there with --resume %s); this run writes to %s",
+                       taken, taken, run_dir)
+    recipe.run.name = run_dir.name
     return run_dir
 
 
@@ -256,7 +264,7 @@ def train(trainer: Any, run_dir: Path, *, resume: bool = False) -> Any:
             if main:
                 truncate_metrics(run_dir / "metrics.jsonl", 0)
         else:
-            step = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
+            step = step_of_checkpoint(checkpoint)
             logger.info("Resume: from %s (step %d)", checkpoint.name, step)
             if main:
                 truncate_metrics(run_dir / "metrics.jsonl", step)
@@ -313,7 +321,8 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
 
     Args:
         recipe: from `load_recipe`.
-        resume_from: an existing run folder to continue from its newest complete checkpoint.
+        resume_from: an existing run folder to continue from its newest usable checkpoint; `recipe` must be
+            its recorded one (`grpo_training.resume.load_resume_recipe`), changed only where safe.
         backend: overrides `run.backend` ("auto", "trl", "unsloth").
 
     Returns:
@@ -330,13 +339,16 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
         quiet_replica_logging()
     swanlab_run = None
     try:
+        if resume_from is not None and main:
+            check_resumed_recipe(run_dir, recipe)  # before the recorded recipe is rewritten: refuse unsafe changes
         choice = select_backend(backend or recipe.run.backend, import_early=True)
         logger.info("Run folder: %s%s", run_dir, " (resuming)" if resume_from else "")
         if main:
             dump_recipe(recipe, run_dir / "recipe.yaml")
+        loaded = load_prompts(recipe)  # before the model: a data source with no usable row fails in seconds
         model, tokenizer = load_model(recipe, choice)
         train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
-        prepared = prepare_data(recipe, train_tokenizer)
+        prepared = prepare_data(recipe, train_tokenizer, loaded)
         distributed.check_same_rows(prepared.train)
         evaluating = prepared.eval is not None and prepared.eval.num_rows > 0
         if evaluating and distributed.is_distributed() and (recipe.evaluation.before or recipe.evaluation.after):

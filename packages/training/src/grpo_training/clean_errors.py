@@ -1,0 +1,82 @@
+"""One clean line for the errors a user can fix, from the CLI and the apps alike.
+
+A bad recipe value or `--set`, an unsafe change on `--resume`, a data source with no usable row, a
+missing backend, an adapter that did not train: these are the user's to fix, and a traceback hides
+the one line that says how. `exits_cleanly` wraps an entry point so that they print
+`error: <message>` on stderr and exit with status 2; any other exception (a bug) keeps its traceback.
+
+The error classes are looked up only among modules already imported, so wrapping an app's `main`
+imports nothing (the backend must be chosen before trl is imported).
+
+Example:
+    >>> @exits_cleanly
+    ... def main(argv=None):
+    ...     from grpo_training.resume import ResumeError
+    ...     raise ResumeError("grpo.learning_rate: cannot change on resume")
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     status = main()
+    >>> status, err.getvalue()
+    (2, 'error: grpo.learning_rate: cannot change on resume\\n')
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+EXIT_STATUS = 2
+# module -> names of its error classes that a user can act on
+USER_ERRORS: dict[str, tuple[str, ...]] = {
+    "grpo_training.config": ("RecipeError",),
+    "grpo_training.resume": ("ResumeError",),
+    "grpo_training.backends": ("BackendError",),
+    "grpo_training.run": ("LoraNotTrainedError",),
+    "grpo_data.errors": ("DataFormatError", "DataSourceError"),
+}
+
+Entry = TypeVar("Entry", bound=Callable[..., int])
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """The user-fixable error classes of the modules imported so far.
+
+    Example:
+        >>> import grpo_training.resume
+        >>> grpo_training.resume.ResumeError in user_error_types()
+        True
+    """
+    found = []
+    for module_name, class_names in USER_ERRORS.items():
+        module = sys.modules.get(module_name)
+        if module is not None:
+            found += [getattr(module, name) for name in class_names if hasattr(module, name)]
+    return tuple(found)
+
+
+def exits_cleanly(entry: Entry) -> Entry:
+    """Wrap an entry point: user-fixable errors print `error: <message>` to stderr and return 2.
+
+    Example:
+        >>> @exits_cleanly
+        ... def main():
+        ...     raise KeyError("a bug")  # not the user's to fix: the traceback stays
+        >>> main()
+        Traceback (most recent call last):
+        ...
+        KeyError: 'a bug'
+    """
+
+    @functools.wraps(entry)
+    def wrapper(*args: Any, **kwargs: Any) -> int:
+        try:
+            return entry(*args, **kwargs)
+        except Exception as error:
+            if not isinstance(error, user_error_types()):
+                raise
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_STATUS
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,76 @@
+"""Reserving a run folder atomically, so that two launches never share one.
+
+Checking that a folder is absent and then creating it leaves a gap in which a second launch (the
+same recipe started twice in the same second, or two `accelerate launch` jobs) makes the same
+check and gets the same folder. `reserve_run_folder` closes the gap: the folder is created with
+`os.mkdir`, which fails when the name is taken, and a taken name is retried with a suffix. An
+existing folder, even an empty one, is never reused, since it may have been reserved a moment ago.
+
+Example:
+    >>> import tempfile
+    >>> parent = Path(tempfile.mkdtemp())
+    >>> reserve_run_folder(parent, "demo", stamp="20260101-120000").name
+    'demo'
+    >>> reserve_run_folder(parent, "demo", stamp="20260101-120000").name
+    'demo-20260101-120000'
+    >>> reserve_run_folder(parent, "demo", stamp="20260101-120000").name
+    'demo-20260101-120000-2'
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+MAX_ATTEMPTS = 1000
+
+
+def timestamp() -> str:
+    """The local time as `YYYYmmdd-HHMMSS`, the suffix of default and fallback run names.
+
+    Example:
+        >>> len(timestamp())
+        15
+    """
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
+def candidate_names(name: str, stamp: str) -> list[str]:
+    """The names tried for a run called `name`, in order: itself, then with the timestamp, then numbered.
+
+    Example:
+        >>> candidate_names("demo", "20260101-120000")[:3]
+        ['demo', 'demo-20260101-120000', 'demo-20260101-120000-2']
+    """
+    return [name, f"{name}-{stamp}"] + [f"{name}-{stamp}-{number}" for number in range(2, MAX_ATTEMPTS)]
+
+
+def reserve_run_folder(parent: str | Path, name: str, *, stamp: str | None = None) -> Path:
+    """Create and return a new, empty folder for a run under `parent`: `name` if free, else a suffixed name.
+
+    Creation is the reservation (`os.mkdir` without `exist_ok`), so concurrent callers always get
+    different folders.
+
+    Args:
+        parent: the runs folder (created if missing).
+        name: the wanted run name.
+        stamp: the timestamp used in fallback names (default: now).
+
+    Raises:
+        FileExistsError: every candidate name is taken (after `MAX_ATTEMPTS` tries).
+
+    Example:
+        >>> import tempfile
+        >>> reserve_run_folder(tempfile.mkdtemp(), "run").name
+        'run'
+    """
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    for candidate in candidate_names(name, stamp or timestamp()):
+        try:
+            os.mkdir(parent / candidate)
+        except FileExistsError:
+            continue
+        return parent / candidate
+    raise FileExistsError(f"{parent}: every folder name from {name!r} to {candidate!r} is taken; choose another run.name")
