@@ -22,7 +22,15 @@ __all__ = [
     "parse_number",
     "prompt_text",
     "reasoning_text",
+    "sample_evenly",
+    "shorten_for_log",
+    "tail_for_answer",
 ]
+
+# Bounds on the work one completion can cost (see the package README's "Reliability" section).
+LOG_CHARS = 600  # characters of a text a log record keeps: 300 from each end
+ANSWER_CHARS = 10_000  # characters at the end of a final answer where its number is read
+LANGUAGE_CHARS = 20_000  # characters of a text whose language is classified (8 evenly spread slices)
 
 # The last number inside prose: a greedy ``.*`` runs to the end and backtracks to the rightmost
 # position where a number starts. A minus sign belongs to the number unless it follows a word or
@@ -234,3 +242,64 @@ def answer_after_reasoning(text: str, reasoning_end: str = "</think>") -> str | 
     """
     end = text.find(reasoning_end)
     return None if end == -1 else text[end + len(reasoning_end) :]
+
+
+def tail_for_answer(text: str, max_chars: int) -> str:
+    """Return the end of ``text`` where a final answer is read: at most ``max_chars`` characters.
+
+    Final-answer readers (the last number, the last ``\\boxed{}``, math-verify's rightmost match)
+    look at the end of a completion, so a multi-MB completion only costs its last ``max_chars``.
+    A cut never splits a line or a word: the tail starts after the first newline in it, else after
+    its first whitespace; with neither (one endless token) it is empty.
+
+    >>> tail_for_answer("step 1\\nstep 22\\nso 42", 9)
+    'so 42'
+    >>> tail_for_answer("short", 9), tail_for_answer("x" * 20, 9)
+    ('short', '')
+    """
+    if len(text) <= max_chars:
+        return text
+    tail = text[-max_chars:]
+    if text[-max_chars - 1].isspace():
+        return tail
+    newline = tail.find("\n")
+    if newline != -1:
+        return tail[newline + 1 :]
+    for index, char in enumerate(tail):
+        if char.isspace():
+            return tail[index + 1 :]
+    return ""
+
+
+def sample_evenly(text: str, max_chars: int, pieces: int = 8) -> str:
+    """Return ``text``, or when longer than ``max_chars``, ``pieces`` slices spread evenly over it.
+
+    Used where a statistic of the whole text is wanted (its language) at a bounded cost: the
+    slices, joined by spaces, total ``max_chars`` characters and cover the start, the middle
+    and the end.
+
+    >>> sample_evenly("abcdefghij", 4, pieces=2)
+    'ab fg'
+    >>> sample_evenly("short", 100)
+    'short'
+    """
+    if len(text) <= max_chars:
+        return text
+    width = max(1, max_chars // pieces)
+    step = len(text) / pieces
+    return " ".join(text[int(i * step) : int(i * step) + width] for i in range(pieces))
+
+
+def shorten_for_log(text: object, max_chars: int = LOG_CHARS) -> str:
+    """Return ``str(text)``, or its two ends around a note of what was left out, for log records.
+
+    >>> shorten_for_log("a" * 10 + "b" * 10, 8)
+    'aaaa … [12 characters left out] … bbbb'
+    >>> shorten_for_log("short")
+    'short'
+    """
+    text = text if isinstance(text, str) else str(text)
+    if len(text) <= max_chars:
+        return text
+    half = max_chars // 2
+    return f"{text[:half]} … [{len(text) - 2 * half:,} characters left out] … {text[-half:]}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .base import Reward, Score
-from .text import answer_after_reasoning, final_number, numbers_equal, parse_number
+from .text import ANSWER_CHARS, answer_after_reasoning, final_number, numbers_equal, parse_number, tail_for_answer
 
 __all__ = ["AnswerCheck", "NumberCheck", "ThinkFormatApprox", "ThinkFormatExact"]
 
@@ -121,8 +121,8 @@ class NumberCheck(_ThinkReward):
     """3.5 when the final answer's number equals the gold number, -1.5 when it differs.
 
     The number is read after the reasoning end tag (inside the last ``\\boxed{}`` if any, else
-    the last number there); the tutorial took the first number anywhere, usually a step of the
-    reasoning. -2.5 when there is no end tag or no number after it; 0.0 when the gold is not a
+    the last number there, in its last 10,000 characters); the tutorial took the first number
+    anywhere, usually a step of the reasoning. -2.5 when there is no end tag or no number after it; 0.0 when the gold is not a
     number; ``None`` where the gold is ``None``.
 
     >>> NumberCheck()(completions=["3+4=7, 7*2=14</think>The answer is 14.", "2 apples</think>none"],
@@ -138,7 +138,7 @@ class NumberCheck(_ThinkReward):
         if answer is None:
             return None
         final = answer_after_reasoning(text, self.reasoning_end)
-        guess = None if final is None else final_number(final)
+        guess = None if final is None else final_number(tail_for_answer(final, ANSWER_CHARS))
         if guess is None:
             return NUMBER_MISSING
         gold = parse_number(answer)
