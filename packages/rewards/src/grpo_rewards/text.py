@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "answer_after_reasoning",
     "completion_text",
+    "is_prose",
     "extract_xml_answer",
     "final_number",
     "last_number",
@@ -32,20 +33,62 @@ LOG_CHARS = 600  # characters of a text a log record keeps: 300 from each end
 ANSWER_CHARS = 10_000  # characters at the end of a final answer where its number is read
 LANGUAGE_CHARS = 20_000  # characters of a text whose language is classified (8 evenly spread slices)
 
-# The last number inside prose: a greedy ``.*`` runs to the end and backtracks to the rightmost
-# position where a number starts. A minus sign belongs to the number unless it follows a word or
-# digit, where it is an operator ("5-3" ends with 3, "x = -3" with -3).
-_LAST_NUMBER = re.compile(
-    r"(?s:.*)"
-    r"(?:(?<![\w.,])(?=[-\u2212])|(?<![\w.,\-\u2212])|(?<=[\w.,][-\u2212]))"
-    r"([-\u2212]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?|[-\u2212]?\.[0-9]+)"
+# A number as written: digits with optional thousands commas and decimals, then optionally a power
+# of ten or an exponent: 1.5e-3, 1.5 × 10^3, 1.5 \times 10^{3}, 10^{-3}, 2**10. The scale is part of
+# the number, so the digits of an exponent are never read as a number of their own.
+_POWER = r"[-+\u2212]?[0-9]+"
+_NUMBER = (
+    r"(?P<mantissa>(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)"
+    r"(?:[eE](?P<e>" + _POWER + r")"
+    r"|\s*(?:\\times|\\cdot|[×x*·⋅])\s*10\s*(?:\^\s*(?:\{\s*(?P<t1>" + _POWER + r")\s*\}|(?P<t2>" + _POWER + r"))"
+    r"|\*\*\s*(?P<t3>" + _POWER + r"))"
+    r"|\s*(?:\^\s*(?:\{\s*(?P<p1>" + _POWER + r")\s*\}|(?P<p2>" + _POWER + r"))|\*\*\s*(?P<p3>" + _POWER + r")))?"
 )
+# A number inside prose. A minus sign belongs to the number unless it follows a word or digit,
+# where it is an operator ("5-3" ends with 3, "x = -3" with -3); a number never starts inside a word.
+_NUMBER_IN_PROSE = re.compile(r"(?P<sign>(?<![\w.,])[-\u2212])?(?<![\w.,])" + _NUMBER)
 # Sign, currency, sign again ("$-5"), the number, then an optional % and full stop.
 _NUMBER_AS_WRITTEN = re.compile(
-    r"\s*([-+\u2212]?)\s*(?:[$€£¥₹]|Rp\.?|USD|IDR)?\s*([-\u2212]?)\s*"
-    r"((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)\s*%?\s*\.*\s*"
+    r"\s*(?P<sign>[-+\u2212]?)\s*(?:[$€£¥₹]|Rp\.?|USD|IDR)?\s*(?P<sign2>[-\u2212]?)\s*" + _NUMBER + r"\s*%?\s*\.*\s*"
 )
-_BOXED = re.compile(r"\\boxed\s*\{([^{}]*)\}")
+# A word: two or more letters, not a LaTeX command ("\\frac"); with a vowel, so "xy" or "dx" stay math.
+_WORD = re.compile(r"(?<![A-Za-z\\])[A-Za-z]{2,}(?![A-Za-z])")
+_VOWEL = re.compile(r"[aeiouAEIOU]")
+_MATH_WORDS = frozenset(
+    "sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh log ln exp sqrt pi oo inf infty "
+    "mod gcd lcm max min deg".split()
+)
+# The content of \boxed{...}, one level of braces inside allowed (\boxed{10^{3}}, \boxed{\frac{1}{2}}).
+_BOXED = re.compile(r"\\boxed\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+
+
+def _number_value(match: re.Match[str]) -> float | None:
+    """The value of a :data:`_NUMBER` match; ``None`` when it is not a finite float."""
+    mantissa = match["mantissa"].replace(",", "")
+    ten_power = match["e"] or match["t1"] or match["t2"] or match["t3"]
+    power = match["p1"] or match["p2"] or match["p3"]
+    if ten_power is not None:
+        value = float(mantissa + "e" + ten_power.replace("\u2212", "-"))
+    elif power is not None:
+        try:
+            value = math.pow(float(mantissa), float(power.replace("\u2212", "-")))
+        except (OverflowError, ValueError):  # 0^-1, a result past the float range
+            return None
+    else:
+        value = float(mantissa)
+    return value if math.isfinite(value) else None
+
+
+def is_prose(text: str) -> bool:
+    """True when ``text`` holds a word: two or more letters with a vowel, not a LaTeX command or a
+    math name (``sin``, ``log``, ``pi``, ...). Such a gold is not a number or an expression.
+
+    >>> is_prose("five"), is_prose("5 apples"), is_prose("\\\\text{yes}")
+    (True, True, True)
+    >>> is_prose("\\\\frac{1}{2}"), is_prose("2xy + \\\\sin(x)"), is_prose("(0, 1]"), is_prose("A")
+    (False, False, False, False)
+    """
+    return any(word.lower() not in _MATH_WORDS and _VOWEL.search(word) for word in _WORD.findall(text))
 
 
 def completion_text(completion: Any) -> str:
@@ -137,50 +180,57 @@ def parse_number(text: str) -> float | None:
     """Read a text that *is* a number, as people write it; ``None`` if it is not one.
 
     Understands a sign, thousands commas, a currency sign or code before the number, a ``%``
-    after it, a trailing full stop and any ``.0``. Surrounding words are not allowed (see
-    :func:`last_number`).
+    after it, a trailing full stop and any ``.0``, and scientific notation (``1.5e-3``,
+    ``1.5 × 10^3``, ``1.5 \\times 10^{3}``, ``10^{-3}``, ``2**10``). Surrounding words are not
+    allowed (see :func:`last_number`); a number past the float range is not one (``None``).
 
     >>> parse_number("1,080"), parse_number("$72.0"), parse_number("-3"), parse_number(" 7. ")
     (1080.0, 72.0, -3.0, 7.0)
-    >>> parse_number("about 7") is None, parse_number("1,2,3") is None
-    (True, True)
+    >>> parse_number("1.5e3"), parse_number("2.5 \\\\times 10^{-2}"), parse_number("10^6")
+    (1500.0, 0.025, 1000000.0)
+    >>> parse_number("about 7") is None, parse_number("1,2,3") is None, parse_number("1e999") is None
+    (True, True, True)
     """
     if type(text) is not str:
         if not isinstance(text, str):
             return None
         text = str(text)
-    if text.isdigit() and text.isascii():  # the usual gold answer: skip the regex
+    if text.isdigit() and text.isascii() and len(text) < 300:  # the usual gold answer: skip the regex
         return float(text)
     match = _NUMBER_AS_WRITTEN.fullmatch(text)
     if match is None:
         return None
-    first_sign, second_sign, digits = match.groups()
-    negative = first_sign not in ("", "+")
-    if negative and second_sign:
+    negative = match["sign"] not in ("", "+")
+    if negative and match["sign2"]:
         return None
-    value = float(digits.replace(",", ""))
-    return -value if negative or second_sign else value
+    value = _number_value(match)
+    if value is None:
+        return None
+    return -value if negative or match["sign2"] else value
 
 
 def last_number(text: str) -> float | None:
     """Return the last number written anywhere in ``text``, or ``None``.
 
+    A number in scientific notation is one number (``1.5e-3``, ``6.02 \\times 10^{23}``); one
+    past the float range is not read, and neither is what comes before it.
+
     >>> last_number("She pays $1,080 in 12 months, so 90 a month.")
     90.0
-    >>> last_number("5-3") , last_number("x = -3.5") , last_number("none")
-    (3.0, -3.5, None)
+    >>> last_number("5-3") , last_number("x = -3.5") , last_number("none"), last_number("so 1.5e-3 m")
+    (3.0, -3.5, None, 0.0015)
     """
     if type(text) is not str and not isinstance(text, str):
         return None
-    match = _LAST_NUMBER.match(text)
+    match = None
+    for match in _NUMBER_IN_PROSE.finditer(text):
+        pass
     if match is None:
         return None
-    number = match.group(1)
-    if "," in number:
-        number = number.replace(",", "")
-    if number[0] == "\u2212":
-        number = "-" + number[1:]
-    return float(number)
+    value = _number_value(match)
+    if value is None:
+        return None
+    return -value if match["sign"] else value
 
 
 def final_number(text: str) -> float | None:
