@@ -76,7 +76,7 @@ def test_log_records_never_hold_a_whole_completion(name, caplog):
     huge = "<think>" + "Kita hitung apel. " * (MEGABYTE // 18) + "</think>\\boxed{1}"
     caplog.set_level(logging.DEBUG)
     reward(prompts=[[{"role": "user", "content": "q" * MEGABYTE}]], completions=[[{"role": "assistant", "content": huge}]],
-           answer=["1" * 10_000])
+           answer=["1" * 10_000], completion_ids=[[1] * 10])
     assert caplog.records, "log_every=1 logs the first completion"
     assert max(len(r.getMessage()) for r in caplog.records) <= LOG_RECORD_CHARS
 

@@ -10,6 +10,7 @@
 
 from .base import Reward, gold_answers
 from .language_reward import Language, detect_language
+from .length_rewards import CosineScaled, Repetition, SoftOverlong
 from .math_reward import MathAccuracy
 from .registry import REWARDS, get_reward_funcs, reward_params
 from .text import (
@@ -21,6 +22,7 @@ from .text import (
     parse_number,
     reasoning_text,
 )
+from .think_answer_rewards import ThinkAnswerFormat, ThinkAnswerTagCount
 from .think_rewards import AnswerCheck, NumberCheck, ThinkFormatApprox, ThinkFormatExact
 from .xml_rewards import Correctness, Integer, SoftFormat, StrictFormat, XmlCount, count_xml
 
@@ -30,13 +32,18 @@ __all__ = [
     "REWARDS",
     "AnswerCheck",
     "Correctness",
+    "CosineScaled",
     "Integer",
     "Language",
     "MathAccuracy",
     "NumberCheck",
+    "Repetition",
     "Reward",
+    "SoftOverlong",
     "SoftFormat",
     "StrictFormat",
+    "ThinkAnswerFormat",
+    "ThinkAnswerTagCount",
     "ThinkFormatApprox",
     "ThinkFormatExact",
     "XmlCount",

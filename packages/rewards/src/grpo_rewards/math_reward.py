@@ -80,7 +80,8 @@ class MathAccuracy(Reward):
     main thread (e.g. in a thread pool). A gold that is a number as written (``1,080``, ``1.5e3``,
     ``2.5 \\times 10^{-2}``) is compared as that number; a gold in words (``five``, ``5 apples``:
     see :func:`~grpo_rewards.text.is_prose`) is ``None``; any other gold is read as LaTeX.
-    Errors and timeouts are logged at DEBUG with the text
+    With ``require_reasoning_end=True`` a completion without ``reasoning_end`` (reasoning that
+    never finished) scores 0.0. Errors and timeouts are logged at DEBUG with the text
     shortened, never the whole completion.
 
     >>> MathAccuracy()(completions=["hmm</think>So $\\\\frac{1}{2}$", "hmm</think>\\\\boxed{0.4}"], answer=["0.5", "0.5"])
@@ -88,6 +89,7 @@ class MathAccuracy(Reward):
     """
 
     reasoning_end: str = "</think>"
+    require_reasoning_end: bool = False
 
     __name__ = "math_accuracy"
     score_range = (WRONG, CORRECT)
@@ -112,6 +114,8 @@ class MathAccuracy(Reward):
         if not gold:
             return None
         final = answer_after_reasoning(text, self.reasoning_end) if self.reasoning_end else None
+        if final is None and self.require_reasoning_end and self.reasoning_end:
+            return WRONG
         final = tail_for_answer(text if final is None else final, MAX_MATH_CHARS)
         if "e" in final or "E" in final:
             final = _E_NOTATION.sub(lambda match: _decimal(match[1]), final)

@@ -8,7 +8,9 @@ from typing import Any
 
 from .base import Reward
 from .language_reward import Language
+from .length_rewards import CosineScaled, Repetition, SoftOverlong
 from .math_reward import MathAccuracy
+from .think_answer_rewards import ThinkAnswerFormat, ThinkAnswerTagCount
 from .think_rewards import AnswerCheck, NumberCheck, ThinkFormatApprox, ThinkFormatExact
 from .xml_rewards import Correctness, Integer, SoftFormat, StrictFormat, XmlCount
 
@@ -20,6 +22,7 @@ REWARDS: dict[str, Callable[..., Reward]] = {
         XmlCount, SoftFormat, StrictFormat, Integer, Correctness,
         ThinkFormatExact, ThinkFormatApprox, AnswerCheck, NumberCheck,
         Language, MathAccuracy,
+        SoftOverlong, Repetition, CosineScaled, ThinkAnswerFormat, ThinkAnswerTagCount,
     )
 }
 

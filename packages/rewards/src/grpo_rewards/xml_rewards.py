@@ -180,9 +180,15 @@ class Correctness(Reward):
     characters. Non-numeric golds are compared as stripped strings.
     Returns ``None`` where the gold answer is ``None``.
 
+    Attributes:
+        require_reasoning_end: when True, a completion without ``</reasoning>`` (reasoning that
+            never finished) scores 0.0 whatever its answer.
+
     >>> Correctness()(completions=["<answer>$1,080.00</answer>", "<answer>1081</answer>"], answer=["1080", "1080"])
     [2.0, 0.0]
     """
+
+    require_reasoning_end: bool = False
 
     __name__ = "correctness"
     score_range = (0.0, CORRECT_SCORE)
@@ -191,6 +197,8 @@ class Correctness(Reward):
     def score(self, text: str, answer: str | None) -> Score:
         if answer is None:
             return None
+        if self.require_reasoning_end and "</reasoning>" not in text:
+            return 0.0
         extracted = text.rpartition("<answer>")[2].partition("</answer>")[0].strip()  # extract_xml_answer
         if extracted == answer:  # the usual right answer: no number parsing needed
             return CORRECT_SCORE
