@@ -12,7 +12,7 @@ from .base import Reward, gold_answers
 from .language_reward import Language, detect_language
 from .length_rewards import CosineScaled, Repetition, SoftOverlong
 from .math_reward import MathAccuracy
-from .registry import REWARDS, get_reward_funcs, reward_params
+from .registry import REWARDS, TUTORIAL_REWARDS, get_reward_funcs, reward_params
 from .text import (
     answer_after_reasoning,
     completion_text,
@@ -30,6 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "REWARDS",
+    "TUTORIAL_REWARDS",
     "AnswerCheck",
     "Correctness",
     "CosineScaled",
