@@ -41,7 +41,7 @@ def completion_lengths(columns: dict[str, Any], count: int, reward_name: str) ->
         return None
     if isinstance(ids, (str, bytes)) or len(ids) != count:
         raise ValueError(f"reward {reward_name!r}: completion_ids must hold one token list per completion ({count}), got {ids!r:.200}")
-    return [len(one) for one in ids]
+    return list(map(len, ids))
 
 
 @dataclass
@@ -87,7 +87,10 @@ class SoftOverlong(Reward):
                 "reward 'soft_overlong' counts tokens and needs TRL's completion_ids column; "
                 f"the trainer passed only these columns: {sorted(columns)}"
             )
-        scores: list[Score] = [self.punishment(length) for length in lengths]
+        safe_length, cache, longest = self.max_completion_length - self.soft_punish_cache, self.soft_punish_cache, self.max_completion_length
+        scores: list[Score] = [  # (inlined punishment(): as fast as TRL's loop)
+            0.0 if n <= safe_length else (safe_length - n) / cache if n <= longest else -1.0 for n in lengths
+        ]
         if self.log_every:
             self._log_sample(prompts, [self.prefix + completion_text(c) for c in completions], None, scores)
         return scores

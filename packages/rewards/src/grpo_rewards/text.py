@@ -40,13 +40,29 @@ _POWER = r"[-+\u2212]?[0-9]+"
 _NUMBER = (
     r"(?P<mantissa>(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)"
     r"(?:[eE](?P<e>" + _POWER + r")"
-    r"|\s*(?:\\times|\\cdot|[×x*·⋅])\s*10\s*(?:\^\s*(?:\{\s*(?P<t1>" + _POWER + r")\s*\}|(?P<t2>" + _POWER + r"))"
-    r"|\*\*\s*(?P<t3>" + _POWER + r"))"
-    r"|\s*(?:\^\s*(?:\{\s*(?P<p1>" + _POWER + r")\s*\}|(?P<p2>" + _POWER + r"))|\*\*\s*(?P<p3>" + _POWER + r")))?"
+    r"|[ \t]*(?:\\times|\\cdot|[×x*·⋅])[ \t]*10[ \t]*(?:\^[ \t]*(?:\{[ \t]*(?P<t1>" + _POWER + r")[ \t]*\}|(?P<t2>" + _POWER + r"))"
+    r"|\*\*[ \t]*(?P<t3>" + _POWER + r"))"
+    r"|[ \t]*(?:\^[ \t]*(?:\{[ \t]*(?P<p1>" + _POWER + r")[ \t]*\}|(?P<p2>" + _POWER + r"))|\*\*[ \t]*(?P<p3>" + _POWER + r")))?"
 )
-# A number inside prose. A minus sign belongs to the number unless it follows a word or digit,
-# where it is an operator ("5-3" ends with 3, "x = -3" with -3); a number never starts inside a word.
-_NUMBER_IN_PROSE = re.compile(r"(?P<sign>(?<![\w.,])[-\u2212])?(?<![\w.,])" + _NUMBER)
+# The last number inside prose: a greedy ``.*`` runs to the end and backtracks to the rightmost
+# position where a number starts (as fast as a plain search). A minus sign belongs to the number
+# unless it follows a word or digit, where it is an operator ("5-3" ends with 3, "x = -3" with -3).
+# A number never starts inside a word or another number, in the power of "1.5e-3", after "^" or
+# "**" (an exponent), or at the 10 of "1.5 × 10^3" (the scale of the number before it).
+_TIMES_TEN_BEFORE = "|".join(
+    f"(?<={before})"
+    for op in ("[×x*·⋅]", r"\\times", r"\\cdot")
+    for before in (f"[0-9]{op}", f"[0-9] {op}", f"[0-9]{op} ", f"[0-9] {op} ")
+)
+_LAST_NUMBER = re.compile(
+    r"(?s:.*)(?=[-\u2212.0-9])"  # (the cheapest tests first: most positions fail at once)
+    r"(?:(?<![\w.,])(?=[-\u2212])|(?<![\w.,\-\u2212])|(?<=[\w.,][-\u2212]))"
+    # (a first cheap test: none of the exponent contexts below ends in any other character)
+    r"(?:(?<![\^*{ +\-\u2212])|(?<![0-9.][eE][-+\u2212])(?<!\^)(?<!\^[-+\u2212])(?<!\^\{)(?<!\^\{[-+\u2212])(?<!\^ )(?<!\^\{ )"
+    r"(?<!\*\*)(?<!\*\*[-+\u2212])(?<!\*\* ))"
+    r"(?!(?=10[ \t]*[\^*])(?:" + _TIMES_TEN_BEFORE + r"))"
+    r"(?P<sign>[-\u2212])?" + _NUMBER
+)
 # Sign, currency, sign again ("$-5"), the number, then an optional % and full stop.
 _NUMBER_AS_WRITTEN = re.compile(
     r"\s*(?P<sign>[-+\u2212]?)\s*(?:[$€£¥₹]|Rp\.?|USD|IDR)?\s*(?P<sign2>[-\u2212]?)\s*" + _NUMBER + r"\s*%?\s*\.*\s*"
@@ -64,18 +80,22 @@ _BOXED = re.compile(r"\\boxed\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
 
 def _number_value(match: re.Match[str]) -> float | None:
     """The value of a :data:`_NUMBER` match; ``None`` when it is not a finite float."""
-    mantissa = match["mantissa"].replace(",", "")
-    ten_power = match["e"] or match["t1"] or match["t2"] or match["t3"]
-    power = match["p1"] or match["p2"] or match["p3"]
+    mantissa = match["mantissa"]
+    if "," in mantissa:
+        mantissa = mantissa.replace(",", "")
+    if match.lastgroup == "mantissa":  # no exponent: the usual case
+        value = float(mantissa)
+        return value if value != math.inf else None
+    e, t1, t2, t3, p1, p2, p3 = match.group("e", "t1", "t2", "t3", "p1", "p2", "p3")
+    ten_power = e or t1 or t2 or t3
+    power = p1 or p2 or p3
     if ten_power is not None:
         value = float(mantissa + "e" + ten_power.replace("\u2212", "-"))
-    elif power is not None:
+    else:
         try:
             value = math.pow(float(mantissa), float(power.replace("\u2212", "-")))
         except (OverflowError, ValueError):  # 0^-1, a result past the float range
             return None
-    else:
-        value = float(mantissa)
     return value if math.isfinite(value) else None
 
 
@@ -222,11 +242,15 @@ def last_number(text: str) -> float | None:
     """
     if type(text) is not str and not isinstance(text, str):
         return None
-    match = None
-    for match in _NUMBER_IN_PROSE.finditer(text):
-        pass
+    match = _LAST_NUMBER.match(text)
     if match is None:
         return None
+    sign, number = match.group(1, 2)  # the sign, the mantissa
+    if match.end() == match.end(2):  # no exponent: the usual case
+        value = float(number.replace(",", "") if "," in number else number)
+        if value == math.inf:
+            return None
+        return -value if sign else value
     value = _number_value(match)
     if value is None:
         return None

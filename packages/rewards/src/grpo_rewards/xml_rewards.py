@@ -207,7 +207,7 @@ class Correctness(Reward):
             return CORRECT_SCORE if extracted == answer.strip() else 0.0
         value = parse_number(extracted)
         if value is None and "<answer>" in text:
-            value = last_number(tail_for_answer(extracted, ANSWER_CHARS))
+            value = last_number(extracted if len(extracted) <= ANSWER_CHARS else tail_for_answer(extracted, ANSWER_CHARS))
         if value is None:
             return 0.0
         return CORRECT_SCORE if value == gold or numbers_equal(value, gold) else 0.0
