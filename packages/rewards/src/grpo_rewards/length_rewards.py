@@ -19,6 +19,7 @@ from .text import (
     answer_after_reasoning,
     completion_text,
     final_number,
+    gold_number,
     numbers_equal,
     parse_number,
     tail_for_answer,
@@ -227,7 +228,7 @@ class CosineScaled(Reward):
         if self.judge == "math":
             verdict = self._math.score(text, answer)
             return None if verdict is None else verdict == 1.0
-        gold = parse_number(answer)
+        gold = gold_number(answer)
         if gold is None:
             return None
         final = answer_after_reasoning(text, self.reasoning_end) if self.reasoning_end else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .base import Reward, Score
-from .text import ANSWER_CHARS, answer_after_reasoning, final_number, numbers_equal, parse_number, tail_for_answer
+from .text import ANSWER_CHARS, answer_after_reasoning, final_number, gold_number, numbers_equal, parse_number, tail_for_answer
 
 __all__ = ["AnswerCheck", "NumberCheck", "ThinkFormatApprox", "ThinkFormatExact"]
 
@@ -70,7 +70,7 @@ class ThinkFormatApprox(_ThinkReward):
 
 
 def _ratio_score(guess: str, gold: str) -> Score:
-    gold_value = parse_number(gold)
+    gold_value = gold_number(gold)
     if gold_value is None:  # a gold that is not a number cannot be compared by ratio
         return None
     guess_value = parse_number(guess)
@@ -141,7 +141,7 @@ class NumberCheck(_ThinkReward):
     def score(self, text: str, answer: str | None) -> Score:
         if answer is None:
             return None
-        gold = parse_number(answer)
+        gold = gold_number(answer)
         if gold is None:
             return None
         final = answer_after_reasoning(text, self.reasoning_end)

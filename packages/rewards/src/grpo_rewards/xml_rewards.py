@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .base import Reward, Score
-from .text import ANSWER_CHARS, extract_xml_answer, last_number, numbers_equal, parse_number, tail_for_answer
+from .text import ANSWER_CHARS, extract_xml_answer, gold_number, last_number, numbers_equal, parse_number, tail_for_answer
 
 __all__ = ["Correctness", "Integer", "SoftFormat", "StrictFormat", "XmlCount", "count_xml"]
 
@@ -202,7 +202,7 @@ class Correctness(Reward):
         extracted = text.rpartition("<answer>")[2].partition("</answer>")[0].strip()  # extract_xml_answer
         if extracted == answer:  # the usual right answer: no number parsing needed
             return CORRECT_SCORE
-        gold = parse_number(answer)
+        gold = gold_number(answer)
         if gold is None:
             return CORRECT_SCORE if extracted == answer.strip() else 0.0
         value = parse_number(extracted)
