@@ -5,7 +5,9 @@ Both run on the same completions (GSM8K train solutions written as tutorial-1 XM
 them: batches of 8 conversational completions with the ``answer`` column. The language reward is
 also compared with bare ``langid.classify`` on exactly the texts it classifies. Timings are the best
 of several repeats. Goals (issue 2): ours within 2x of the tutorial's function; language within 1.2x
-of bare langid.
+of bare langid. The peers' rewards (issue 21) are measured beside open-r1's / TRL's verbatim
+functions with the same 2x goal, ``compat="tutorial"`` beside the notebooks' functions, and
+``cosine`` (no peer twin without math-verify) on its own.
 
     hatch run python benchmarks/rewards.py [--quick]
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import platform
@@ -30,6 +31,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "rewards"))  # the tutorials' verbatim functions
 
+import peer_reference as peer  # noqa: E402  (open-r1's and TRL's verbatim functions)
 import tutorial_reference as tutorial  # noqa: E402
 
 from grpo_rewards import get_reward_funcs  # noqa: E402
@@ -93,8 +95,25 @@ def think_completions(pairs: list[tuple[str, str]]) -> list[str]:
     return variants
 
 
+def think_answer_completions(pairs: list[tuple[str, str]]) -> list[str]:
+    """open-r1's layout, right and broken, and some repetitive reasoning."""
+    variants = []
+    for i, (steps, gold) in enumerate(pairs):
+        kind = i % 4
+        if kind == 0:
+            variants.append(f"<think>\n{steps}\n</think>\n<answer>\n{gold}\n</answer>")
+        elif kind == 1:
+            variants.append(f"<think>\n{steps}\n</think>\n<answer>\n{gold}\n</answer>\nextra")
+        elif kind == 2:
+            variants.append(f"<think>{steps} {steps} {steps}</think><answer>{gold}</answer>")
+        else:
+            variants.append(f"<think>\n{steps}\n")
+    return variants
+
+
 def trl_batches(texts: list[str], golds: list[str]) -> list[dict]:
-    """The keyword arguments of TRL's reward calls: conversational completions in batches of 8."""
+    """The keyword arguments of TRL's reward calls: conversational completions in batches of 8, with
+    ``completion_ids`` (about 4 characters a token) as TRL passes them."""
     batches = []
     for start in range(0, len(texts), BATCH):
         chunk = texts[start : start + BATCH]
@@ -103,6 +122,7 @@ def trl_batches(texts: list[str], golds: list[str]) -> list[dict]:
                 prompts=[[{"role": "user", "content": "q"}]] * len(chunk),
                 completions=[[{"role": "assistant", "content": t}] for t in chunk],
                 answer=golds[start : start + BATCH],
+                completion_ids=[list(range(len(t) // 4)) for t in chunk],
             )
         )
     return batches
@@ -114,7 +134,7 @@ def rates(contenders: dict[str, object], count: int, repeats: int) -> dict[str, 
     The contenders run interleaved, so a noisy neighbour on the machine slows them alike.
     """
     best = dict.fromkeys(contenders, float("inf"))
-    with contextlib.redirect_stdout(io.StringIO()):  # the tutorial's functions print
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # the tutorial's functions print
         for run in contenders.values():
             run()  # warm-up: lazy imports, regex compilation, langid's model
         for _ in range(repeats):
@@ -179,6 +199,31 @@ def main() -> None:
         rows.append({"reward": name, "ours_per_s": measured["ours"], "baseline": "tutorial", "baseline_per_s": measured["theirs"],
                      "goal": 2.0 if name != "language" else None})
 
+    compat = {f.__name__: f for f in get_reward_funcs([name for name in tutorial_pairs if name != "language"], compat="tutorial")}
+    for name, theirs in tutorial_pairs.items():
+        if name == "language":
+            continue
+        texts = xml_texts if name in ("xmlcount", "soft_format", "strict_format", "integer", "correctness") else think_texts
+        batches = trl_batches(texts, golds)
+        measured = rates({"ours": calling(compat[name], batches), "theirs": calling(theirs, batches)}, len(texts), repeats)
+        rows.append({"reward": f"{name} (compat)", "ours_per_s": measured["ours"], "baseline": "tutorial",
+                     "baseline_per_s": measured["theirs"], "goal": 2.0})
+
+    think_answer_texts = think_answer_completions(pairs)
+    peers = {
+        "think_answer_format": ("open-r1 format_reward", peer.format_reward),
+        "think_answer_tag_count": ("open-r1 tag_count_reward", peer.tag_count_reward),
+        "repetition": ("open-r1 repetition (en)", peer.get_repetition_penalty_reward(3, -1.0)),
+        "soft_overlong": ("TRL soft_overlong", peer._SoftOverlongPunishment(256, 64)),
+    }
+    new = {f.__name__: f for f in get_reward_funcs([*peers, "cosine"])}
+    batches = trl_batches(think_answer_texts, golds)
+    for name, (label, theirs) in peers.items():
+        measured = rates({"ours": calling(new[name], batches), "theirs": calling(theirs, batches)}, len(think_answer_texts), repeats)
+        rows.append({"reward": name, "ours_per_s": measured["ours"], "baseline": label, "baseline_per_s": measured["theirs"], "goal": 2.0})
+    measured = rates({"ours": calling(new["cosine"], trl_batches(think_texts, golds))}, len(think_texts), repeats)
+    rows.append({"reward": "cosine", "ours_per_s": measured["ours"], "baseline": None, "baseline_per_s": None, "goal": None})
+
     n = len(think_texts) // 4
     batches = trl_batches(think_texts[:n], golds[:n])
     for label, reward in (("reasoning", ours["language"]), ("completion", ours_whole)):
@@ -194,13 +239,13 @@ def main() -> None:
         row["slowdown"] = row["baseline_per_s"] / row["ours_per_s"] if row["baseline_per_s"] else None
     for row in rows:
         row["meets_goal"] = None if row["goal"] is None else row["slowdown"] <= row["goal"]
-    print(f"{'reward':<24}{'ours c/s':>12}  {'baseline':<29}{'baseline c/s':>13}{'slowdown':>10}{'goal':>7}  ok")
+    print(f"{'reward':<30}{'ours c/s':>12}  {'baseline':<29}{'baseline c/s':>13}{'slowdown':>10}{'goal':>7}  ok")
     for row in rows:
         base = f"{row['baseline_per_s']:>13,.0f}" if row["baseline_per_s"] else f"{'-':>13}"
         slow = f"{row['slowdown']:>9.2f}x" if row["slowdown"] else f"{'-':>10}"
         goal = f"{row['goal']:>6}x" if row["goal"] else f"{'-':>7}"
         ok = {True: "yes", False: "NO", None: "-"}[row["meets_goal"]]
-        print(f"{row['reward']:<24}{row['ours_per_s']:>12,.0f}  {row['baseline'] or '-':<29}{base}{slow}{goal}  {ok}")
+        print(f"{row['reward']:<30}{row['ours_per_s']:>12,.0f}  {row['baseline'] or '-':<29}{base}{slow}{goal}  {ok}")
 
     result = {
         "benchmark": "rewards", "unit": "completions per second, one core, best of repeats",

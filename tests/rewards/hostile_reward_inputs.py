@@ -40,7 +40,10 @@ def check_scores(reward, batch: list[tuple[Any, Any]]) -> int:
     ``None`` is allowed only for rewards that read the gold answer. Returns the number of scores.
     """
     completions_, answers = zip(*batch)
-    scores = reward(prompts=[[{"role": "user", "content": "q"}]] * len(batch), completions=list(completions_), answer=list(answers))
+    # TRL passes the token ids too (soft_overlong and cosine count them).
+    completion_ids = [[0] * (len(repr(c)) % 400) for c in completions_]
+    scores = reward(prompts=[[{"role": "user", "content": "q"}]] * len(batch), completions=list(completions_), answer=list(answers),
+                    completion_ids=completion_ids)
     assert len(scores) == len(batch)
     lo, hi = reward.score_range
     for score in scores:

@@ -15,6 +15,7 @@ NAMES = [
     "xmlcount", "soft_format", "strict_format", "integer", "correctness",
     "think_format_exact", "think_format_approx", "answer_check", "number_check",
     "language", "math_accuracy",
+    "soft_overlong", "repetition", "cosine", "think_answer_format", "think_answer_tag_count",
 ]
 
 

@@ -44,7 +44,7 @@ def test_completion_text(completion, expected):
         ("72", 72.0), ("72.0", 72.0), ("-3", -3.0), ("+3", 3.0), ("1,080", 1080.0), ("$1,080.50", 1080.5),
         ("-$5", -5.0), ("$-5", -5.0), ("Rp 15.000", 15.0), ("50%", 50.0), (" 7. ", 7.0), (".5", 0.5),
         ("\u22124", -4.0), ("1,08", None), ("1,2,3", None), ("about 7", None), ("", None), ("-", None),
-        ("inf", None), ("nan", None), ("1e5", None), ("1_000", None), (None, None),
+        ("inf", None), ("nan", None), ("1e5", 100000.0), ("1_000", None), (None, None),
     ],
 )
 def test_parse_number(text, expected):

@@ -58,17 +58,17 @@ def test_empty_reasoning_end_is_refused():
         ("7", "72", -2.5),
         ("-72", "72", -2.5),
         ("seventy-two", "72", -4.5),
-        ("1,080", "1080", -4.5),  # the tutorial's float() refuses commas; number_check reads them
+        ("1,080", "1080", 2.0),  # the tutorial's float() refused commas (-4.5); read as written now
         ("0", "0", 5.0),
         ("0.0", "0", 2.0),
         ("3", "0", -2.5),
-        ("1", "\\frac{1}{2}", -4.5),
+        ("1", "\\frac{1}{2}", None),  # a gold that is not a number: not applicable (tutorial: -4.5)
     ],
 )
 def test_answer_check(after, gold, expected):
     text = "Let me think.</think>" + after
     assert call(AnswerCheck(), [text], [gold]) == [expected]
-    if gold != "0":
+    if gold != "0" and after != "1,080" and expected is not None:  # the fixed rows
         assert call(tutorial.check_answer, [text], [gold]) == [expected]
 
 
@@ -87,7 +87,7 @@ def test_answer_check_without_end_tag():
         ("steps</think>13", "14", -1.5),
         ("3 + 4 = 7 and 14</think>no number here", "14", -2.5),
         ("3 + 4 = 7, so 14", "14", -2.5),  # no final answer after the reasoning
-        ("steps</think>14", "\\frac{1}{2}", 0.0),
+        ("steps</think>14", "\\frac{1}{2}", None),  # a gold that is not a number: not applicable
         ("steps</think>14", None, None),
     ],
 )

@@ -10,8 +10,9 @@
 
 from .base import Reward, gold_answers
 from .language_reward import Language, detect_language
+from .length_rewards import CosineScaled, Repetition, SoftOverlong
 from .math_reward import MathAccuracy
-from .registry import REWARDS, get_reward_funcs, reward_params
+from .registry import REWARDS, TUTORIAL_REWARDS, get_reward_funcs, reward_params
 from .text import (
     answer_after_reasoning,
     completion_text,
@@ -21,6 +22,7 @@ from .text import (
     parse_number,
     reasoning_text,
 )
+from .think_answer_rewards import ThinkAnswerFormat, ThinkAnswerTagCount
 from .think_rewards import AnswerCheck, NumberCheck, ThinkFormatApprox, ThinkFormatExact
 from .xml_rewards import Correctness, Integer, SoftFormat, StrictFormat, XmlCount, count_xml
 
@@ -28,15 +30,21 @@ __version__ = "0.1.0"
 
 __all__ = [
     "REWARDS",
+    "TUTORIAL_REWARDS",
     "AnswerCheck",
     "Correctness",
+    "CosineScaled",
     "Integer",
     "Language",
     "MathAccuracy",
     "NumberCheck",
+    "Repetition",
     "Reward",
+    "SoftOverlong",
     "SoftFormat",
     "StrictFormat",
+    "ThinkAnswerFormat",
+    "ThinkAnswerTagCount",
     "ThinkFormatApprox",
     "ThinkFormatExact",
     "XmlCount",

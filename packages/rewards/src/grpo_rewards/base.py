@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .text import completion_text, prompt_text
+from .text import completion_text, prompt_text, shorten_for_log
 
 logger = logging.getLogger("grpo_rewards")
 
@@ -28,6 +28,8 @@ class Reward:
             generation prompt); the completion is scored as if it began with it.
         log_every: log question, gold answer, response and score of the first completion on
             every ``log_every``-th call to the ``grpo_rewards`` logger at INFO; 0 never logs.
+            Texts longer than 600 characters are logged as their two ends (a record stays small
+            whatever the model wrote).
     """
 
     prefix: str = ""
@@ -74,7 +76,8 @@ class Reward:
         question = prompt_text(prompts[0]) if prompts else ""
         logger.info(
             "%s (call %d)\nQuestion:\n%s\nAnswer:\n%s\nResponse:\n%s\nScore: %s",
-            self.__name__, calls, question, answers[0] if answers else None, texts[0], scores[0],
+            self.__name__, calls, shorten_for_log(question), shorten_for_log(answers[0] if answers else None),
+            shorten_for_log(texts[0]), scores[0],
         )
 
 

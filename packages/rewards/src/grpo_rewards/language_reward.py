@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .base import Reward, Score, logger
-from .text import completion_text_or_none, reasoning_text
+from .text import LANGUAGE_CHARS, completion_text_or_none, reasoning_text, sample_evenly
 
 __all__ = ["Language", "detect_language"]
 
@@ -59,7 +59,8 @@ class Language(Reward):
     """Reward reasoning written in the ``target`` language.
 
     5.0 when langid says ``target``; -3.0 for English or Chinese; -5.0 for any other language,
-    for empty text, and for a malformed completion (logged as a warning).
+    for empty text, and for a malformed completion (logged as a warning). A text longer than
+    20,000 characters is classified on 8 evenly spread slices of it (see :meth:`scored_text`).
 
     Attributes:
         target: ISO 639-1 code of the wanted language (``"id"``: Indonesian).
@@ -119,10 +120,14 @@ class Language(Reward):
         return scores
 
     def scored_text(self, text: str) -> str:
-        """The part of a completion (prefix included) whose language is scored."""
-        if self.scope == "completion":
-            return text
-        return reasoning_text(text, self.reasoning_start, self.reasoning_end)
+        """The part of a completion (prefix included) whose language is scored.
+
+        At most 20,000 characters: a longer text is sampled in 8 evenly spread slices, which bounds
+        langid's work (linear in the text) on a multi-MB completion.
+        """
+        if self.scope != "completion":
+            text = reasoning_text(text, self.reasoning_start, self.reasoning_end)
+        return sample_evenly(text, LANGUAGE_CHARS)
 
     def score(self, text: str, answer: str | None) -> Score:
         language = detect_language(self.scored_text(text), self.candidate_languages)

@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import importlib.util
+import math
+import re
 import threading
+from decimal import Decimal
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from .base import Reward, Score, logger
-from .text import answer_after_reasoning
+from .text import answer_after_reasoning, is_prose, parse_number, shorten_for_log, tail_for_answer
 
 __all__ = ["MathAccuracy"]
 
 CORRECT, WRONG = 1.0, 0.0
 PARSE_TIMEOUT_S = 5
+# math-verify's extraction regexes run in C, where its signal timeout cannot interrupt them, and
+# their time grows with the cube of some inputs (1,000 characters of "\[\boxed{" take 0.1 s, 5,000
+# take 10 s). It reads the rightmost answer anyway, so it only ever sees this many characters of
+# the end of the final answer; a longer gold is not understood (None).
+MAX_MATH_CHARS = 1_000
+# math-verify reads "1.5e3" as 1.5*e*3 (Euler's number); such numbers are rewritten as decimals first.
+_E_NOTATION = re.compile(r"(?<![\w.])([0-9]+(?:\.[0-9]+)?[eE][-+]?[0-9]{1,3})(?![\w.])")
+
+
+def _decimal(number: Decimal | float | str) -> str:
+    """Plain decimal digits of a number: 1.5e3 -> "1500", 1.5e-09 -> "0.0000000015"."""
+    plain = format(Decimal(number if isinstance(number, (str, Decimal)) else repr(number)), "f")
+    if "." in plain:
+        plain = plain.rstrip("0").rstrip(".")
+    return plain
 
 
 def _timeout() -> int | None:
@@ -26,26 +44,52 @@ def _timeout() -> int | None:
 def _parse_gold(gold: str) -> Any:
     from math_verify import parse
 
-    # A bare "1080" or "\frac{1}{2}" parses as is; wrapped in $...$ it also parses as LaTeX.
-    parsed = parse(gold, parsing_timeout=_timeout())
+    number = parse_number(gold)
+    if number is not None:  # "1,080", "$5", "1.5e3", "2.5 \times 10^{-2}": as plain decimals
+        return parse(_decimal(number), parsing_timeout=_timeout(), raise_on_error=True)
+    if len(gold) > MAX_MATH_CHARS or is_prose(gold):
+        # Wrapped in $...$, prose parses as a product of one-letter symbols ("five" = E*f*i*v),
+        # which any anagram matches: a gold in words is not understood.
+        return []
+    # As LaTeX first: bare, "(0, 1]" reads as 1 and "2 \pi" as 2.
+    parsed = parse(f"${gold}$", parsing_timeout=_timeout(), raise_on_error=True)
     if not parsed:
-        parsed = parse(f"${gold}$", parsing_timeout=_timeout())
+        parsed = parse(gold, parsing_timeout=_timeout(), raise_on_error=True)
     return parsed
+
+
+def _close_enough(predicted: list[Any], gold: float | None) -> bool:
+    """math-verify rounds numbers to 6 decimals, so 1.5e-9 equals 3e-9 to it: check tiny golds relatively."""
+    if gold is None or gold == 0 or abs(gold) >= 1e-3 or not predicted:
+        return True
+    try:
+        value = float(predicted[0])
+    except (TypeError, ValueError):
+        return True
+    return math.isclose(value, gold, rel_tol=1e-6)
 
 
 @dataclass
 class MathAccuracy(Reward):
     """1.0 when math-verify finds the final answer equivalent to the gold, 0.0 when not.
 
-    The final answer is the text after ``reasoning_end`` when present, else the whole completion.
-    The gold is parsed first; ``None`` when it cannot be parsed (or is ``None``). Runs without
-    signal-based timeouts outside the main thread (e.g. in a thread pool).
+    The final answer is the text after ``reasoning_end`` when present, else the whole completion;
+    math-verify sees only its last 1,000 characters (cut at a line or word boundary), which bounds
+    its work on any completion. The gold is parsed first; ``None`` when it cannot be parsed, is
+    longer than 1,000 characters, or is ``None``. Runs without signal-based timeouts outside the
+    main thread (e.g. in a thread pool). A gold that is a number as written (``1,080``, ``1.5e3``,
+    ``2.5 \\times 10^{-2}``) is compared as that number; a gold in words (``five``, ``5 apples``:
+    see :func:`~grpo_rewards.text.is_prose`) is ``None``; any other gold is read as LaTeX.
+    With ``require_reasoning_end=True`` a completion without ``reasoning_end`` (reasoning that
+    never finished) scores 0.0. Errors and timeouts are logged at DEBUG with the text
+    shortened, never the whole completion.
 
     >>> MathAccuracy()(completions=["hmm</think>So $\\\\frac{1}{2}$", "hmm</think>\\\\boxed{0.4}"], answer=["0.5", "0.5"])
     [1.0, 0.0]
     """
 
     reasoning_end: str = "</think>"
+    require_reasoning_end: bool = False
 
     __name__ = "math_accuracy"
     score_range = (WRONG, CORRECT)
@@ -60,19 +104,28 @@ class MathAccuracy(Reward):
         if answer is None:
             return None
         from math_verify import parse, verify
+        from math_verify.errors import TimeoutException
 
         try:
             gold = _parse_gold(answer)
-        except Exception as error:
-            logger.debug("math_accuracy: gold %.100r not parsed: %r", answer, error)
+        except (Exception, TimeoutException) as error:  # its TimeoutException is a BaseException
+            logger.debug("math_accuracy: gold %r not parsed: %s", shorten_for_log(answer, 100), type(error).__name__)
             return None
         if not gold:
             return None
+        final = answer_after_reasoning(text, self.reasoning_end) if self.reasoning_end else None
+        if final is None and self.require_reasoning_end and self.reasoning_end:
+            return WRONG
+        final = tail_for_answer(text if final is None else final, MAX_MATH_CHARS)
+        if "e" in final or "E" in final:
+            final = _E_NOTATION.sub(lambda match: _decimal(match[1]), final)
         try:
-            final = answer_after_reasoning(text, self.reasoning_end) if self.reasoning_end else None
             timeout = _timeout()
-            predicted = parse(text if final is None else final, parsing_timeout=timeout)
-            return CORRECT if verify(gold, predicted, timeout_seconds=timeout) else WRONG
-        except Exception as error:  # math-verify raises on pathological input and timeouts
-            logger.debug("math_accuracy: scored %s after %r", WRONG, error)
+            # raise_on_error: math-verify would log the whole text on a timeout; we log it shortened.
+            predicted = parse(final, parsing_timeout=timeout, raise_on_error=True)
+            if not verify(gold, predicted, timeout_seconds=timeout):
+                return WRONG
+            return CORRECT if _close_enough(predicted, parse_number(answer)) else WRONG
+        except (Exception, TimeoutException) as error:  # math-verify raises on pathological input and timeouts
+            logger.debug("math_accuracy: scored %s after %s on %r", WRONG, type(error).__name__, shorten_for_log(final))
             return WRONG

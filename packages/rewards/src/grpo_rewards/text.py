@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
     "answer_after_reasoning",
     "completion_text",
+    "is_prose",
     "extract_xml_answer",
     "final_number",
     "last_number",
@@ -22,22 +24,92 @@ __all__ = [
     "parse_number",
     "prompt_text",
     "reasoning_text",
+    "sample_evenly",
+    "shorten_for_log",
+    "tail_for_answer",
 ]
 
+# Bounds on the work one completion can cost (see the package README's "Reliability" section).
+LOG_CHARS = 600  # characters of a text a log record keeps: 300 from each end
+ANSWER_CHARS = 10_000  # characters at the end of a final answer where its number is read
+LANGUAGE_CHARS = 20_000  # characters of a text whose language is classified (8 evenly spread slices)
+
+# A number as written: digits with optional thousands commas and decimals, then optionally a power
+# of ten or an exponent: 1.5e-3, 1.5 × 10^3, 1.5 \times 10^{3}, 10^{-3}, 2**10. The scale is part of
+# the number, so the digits of an exponent are never read as a number of their own.
+_POWER = r"[-+\u2212]?[0-9]+"
+_NUMBER = (
+    r"(?P<mantissa>(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)"
+    r"(?:[eE](?P<e>" + _POWER + r")"
+    r"|[ \t]*(?:\\times|\\cdot|[×x*·⋅])[ \t]*10[ \t]*(?:\^[ \t]*(?:\{[ \t]*(?P<t1>" + _POWER + r")[ \t]*\}|(?P<t2>" + _POWER + r"))"
+    r"|\*\*[ \t]*(?P<t3>" + _POWER + r"))"
+    r"|[ \t]*(?:\^[ \t]*(?:\{[ \t]*(?P<p1>" + _POWER + r")[ \t]*\}|(?P<p2>" + _POWER + r"))|\*\*[ \t]*(?P<p3>" + _POWER + r")))?"
+)
 # The last number inside prose: a greedy ``.*`` runs to the end and backtracks to the rightmost
-# position where a number starts. A minus sign belongs to the number unless it follows a word or
-# digit, where it is an operator ("5-3" ends with 3, "x = -3" with -3).
+# position where a number starts (as fast as a plain search). A minus sign belongs to the number
+# unless it follows a word or digit, where it is an operator ("5-3" ends with 3, "x = -3" with -3).
+# A number never starts inside a word or another number, in the power of "1.5e-3", after "^" or
+# "**" (an exponent), or at the 10 of "1.5 × 10^3" (the scale of the number before it).
+_TIMES_TEN_BEFORE = "|".join(
+    f"(?<={before})"
+    for op in ("[×x*·⋅]", r"\\times", r"\\cdot")
+    for before in (f"[0-9]{op}", f"[0-9] {op}", f"[0-9]{op} ", f"[0-9] {op} ")
+)
 _LAST_NUMBER = re.compile(
-    r"(?s:.*)"
+    r"(?s:.*)(?=[-\u2212.0-9])"  # (the cheapest tests first: most positions fail at once)
     r"(?:(?<![\w.,])(?=[-\u2212])|(?<![\w.,\-\u2212])|(?<=[\w.,][-\u2212]))"
-    r"([-\u2212]?(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?|[-\u2212]?\.[0-9]+)"
+    # (a first cheap test: none of the exponent contexts below ends in any other character)
+    r"(?:(?<![\^*{ +\-\u2212])|(?<![0-9.][eE][-+\u2212])(?<!\^)(?<!\^[-+\u2212])(?<!\^\{)(?<!\^\{[-+\u2212])(?<!\^ )(?<!\^\{ )"
+    r"(?<!\*\*)(?<!\*\*[-+\u2212])(?<!\*\* ))"
+    r"(?!(?=10[ \t]*[\^*])(?:" + _TIMES_TEN_BEFORE + r"))"
+    r"(?P<sign>[-\u2212])?" + _NUMBER
 )
 # Sign, currency, sign again ("$-5"), the number, then an optional % and full stop.
 _NUMBER_AS_WRITTEN = re.compile(
-    r"\s*([-+\u2212]?)\s*(?:[$€£¥₹]|Rp\.?|USD|IDR)?\s*([-\u2212]?)\s*"
-    r"((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+)\s*%?\s*\.*\s*"
+    r"\s*(?P<sign>[-+\u2212]?)\s*(?:[$€£¥₹]|Rp\.?|USD|IDR)?\s*(?P<sign2>[-\u2212]?)\s*" + _NUMBER + r"\s*%?\s*\.*\s*"
 )
-_BOXED = re.compile(r"\\boxed\s*\{([^{}]*)\}")
+# A word: two or more letters, not a LaTeX command ("\\frac"); with a vowel, so "xy" or "dx" stay math.
+_WORD = re.compile(r"(?<![A-Za-z\\])[A-Za-z]{2,}(?![A-Za-z])")
+_VOWEL = re.compile(r"[aeiouAEIOU]")
+_MATH_WORDS = frozenset(
+    "sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh log ln exp sqrt pi oo inf infty "
+    "mod gcd lcm max min deg".split()
+)
+# The content of \boxed{...}, one level of braces inside allowed (\boxed{10^{3}}, \boxed{\frac{1}{2}}).
+_BOXED = re.compile(r"\\boxed\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+
+
+def _number_value(match: re.Match[str]) -> float | None:
+    """The value of a :data:`_NUMBER` match; ``None`` when it is not a finite float."""
+    mantissa = match["mantissa"]
+    if "," in mantissa:
+        mantissa = mantissa.replace(",", "")
+    if match.lastgroup == "mantissa":  # no exponent: the usual case
+        value = float(mantissa)
+        return value if value != math.inf else None
+    e, t1, t2, t3, p1, p2, p3 = match.group("e", "t1", "t2", "t3", "p1", "p2", "p3")
+    ten_power = e or t1 or t2 or t3
+    power = p1 or p2 or p3
+    if ten_power is not None:
+        value = float(mantissa + "e" + ten_power.replace("\u2212", "-"))
+    else:
+        try:
+            value = math.pow(float(mantissa), float(power.replace("\u2212", "-")))
+        except (OverflowError, ValueError):  # 0^-1, a result past the float range
+            return None
+    return value if math.isfinite(value) else None
+
+
+def is_prose(text: str) -> bool:
+    """True when ``text`` holds a word: two or more letters with a vowel, not a LaTeX command or a
+    math name (``sin``, ``log``, ``pi``, ...). Such a gold is not a number or an expression.
+
+    >>> is_prose("five"), is_prose("5 apples"), is_prose("\\\\text{yes}")
+    (True, True, True)
+    >>> is_prose("\\\\frac{1}{2}"), is_prose("2xy + \\\\sin(x)"), is_prose("(0, 1]"), is_prose("A")
+    (False, False, False, False)
+    """
+    return any(word.lower() not in _MATH_WORDS and _VOWEL.search(word) for word in _WORD.findall(text))
 
 
 def completion_text(completion: Any) -> str:
@@ -129,50 +201,65 @@ def parse_number(text: str) -> float | None:
     """Read a text that *is* a number, as people write it; ``None`` if it is not one.
 
     Understands a sign, thousands commas, a currency sign or code before the number, a ``%``
-    after it, a trailing full stop and any ``.0``. Surrounding words are not allowed (see
-    :func:`last_number`).
+    after it, a trailing full stop and any ``.0``, and scientific notation (``1.5e-3``,
+    ``1.5 × 10^3``, ``1.5 \\times 10^{3}``, ``10^{-3}``, ``2**10``). Surrounding words are not
+    allowed (see :func:`last_number`); a number past the float range is not one (``None``).
 
     >>> parse_number("1,080"), parse_number("$72.0"), parse_number("-3"), parse_number(" 7. ")
     (1080.0, 72.0, -3.0, 7.0)
-    >>> parse_number("about 7") is None, parse_number("1,2,3") is None
-    (True, True)
+    >>> parse_number("1.5e3"), parse_number("2.5 \\\\times 10^{-2}"), parse_number("10^6")
+    (1500.0, 0.025, 1000000.0)
+    >>> parse_number("about 7") is None, parse_number("1,2,3") is None, parse_number("1e999") is None
+    (True, True, True)
     """
     if type(text) is not str:
         if not isinstance(text, str):
             return None
         text = str(text)
-    if text.isdigit() and text.isascii():  # the usual gold answer: skip the regex
+    if text.isdigit() and text.isascii() and len(text) < 300:  # the usual gold answer: skip the regex
         return float(text)
     match = _NUMBER_AS_WRITTEN.fullmatch(text)
     if match is None:
         return None
-    first_sign, second_sign, digits = match.groups()
-    negative = first_sign not in ("", "+")
-    if negative and second_sign:
+    negative = match["sign"] not in ("", "+")
+    if negative and match["sign2"]:
         return None
-    value = float(digits.replace(",", ""))
-    return -value if negative or second_sign else value
+    value = _number_value(match)
+    if value is None:
+        return None
+    return -value if negative or match["sign2"] else value
+
+
+# A GRPO batch holds each gold answer once per generation: parse it once.
+gold_number = lru_cache(maxsize=4096)(parse_number)
 
 
 def last_number(text: str) -> float | None:
     """Return the last number written anywhere in ``text``, or ``None``.
 
+    A number in scientific notation is one number (``1.5e-3``, ``6.02 \\times 10^{23}``); one
+    past the float range is not read, and neither is what comes before it.
+
     >>> last_number("She pays $1,080 in 12 months, so 90 a month.")
     90.0
-    >>> last_number("5-3") , last_number("x = -3.5") , last_number("none")
-    (3.0, -3.5, None)
+    >>> last_number("5-3") , last_number("x = -3.5") , last_number("none"), last_number("so 1.5e-3 m")
+    (3.0, -3.5, None, 0.0015)
     """
     if type(text) is not str and not isinstance(text, str):
         return None
     match = _LAST_NUMBER.match(text)
     if match is None:
         return None
-    number = match.group(1)
-    if "," in number:
-        number = number.replace(",", "")
-    if number[0] == "\u2212":
-        number = "-" + number[1:]
-    return float(number)
+    sign, number = match.group(1, 2)  # the sign, the mantissa
+    if match.end() == match.end(2):  # no exponent: the usual case
+        value = float(number.replace(",", "") if "," in number else number)
+        if value == math.inf:
+            return None
+        return -value if sign else value
+    value = _number_value(match)
+    if value is None:
+        return None
+    return -value if match["sign"] else value
 
 
 def final_number(text: str) -> float | None:
@@ -234,3 +321,64 @@ def answer_after_reasoning(text: str, reasoning_end: str = "</think>") -> str | 
     """
     end = text.find(reasoning_end)
     return None if end == -1 else text[end + len(reasoning_end) :]
+
+
+def tail_for_answer(text: str, max_chars: int) -> str:
+    """Return the end of ``text`` where a final answer is read: at most ``max_chars`` characters.
+
+    Final-answer readers (the last number, the last ``\\boxed{}``, math-verify's rightmost match)
+    look at the end of a completion, so a multi-MB completion only costs its last ``max_chars``.
+    A cut never splits a line or a word: the tail starts after the first newline in it, else after
+    its first whitespace; with neither (one endless token) it is empty.
+
+    >>> tail_for_answer("step 1\\nstep 22\\nso 42", 9)
+    'so 42'
+    >>> tail_for_answer("short", 9), tail_for_answer("x" * 20, 9)
+    ('short', '')
+    """
+    if len(text) <= max_chars:
+        return text
+    tail = text[-max_chars:]
+    if text[-max_chars - 1].isspace():
+        return tail
+    newline = tail.find("\n")
+    if newline != -1:
+        return tail[newline + 1 :]
+    for index, char in enumerate(tail):
+        if char.isspace():
+            return tail[index + 1 :]
+    return ""
+
+
+def sample_evenly(text: str, max_chars: int, pieces: int = 8) -> str:
+    """Return ``text``, or when longer than ``max_chars``, ``pieces`` slices spread evenly over it.
+
+    Used where a statistic of the whole text is wanted (its language) at a bounded cost: the
+    slices, joined by spaces, total ``max_chars`` characters and cover the start, the middle
+    and the end.
+
+    >>> sample_evenly("abcdefghij", 4, pieces=2)
+    'ab fg'
+    >>> sample_evenly("short", 100)
+    'short'
+    """
+    if len(text) <= max_chars:
+        return text
+    width = max(1, max_chars // pieces)
+    step = len(text) / pieces
+    return " ".join(text[int(i * step) : int(i * step) + width] for i in range(pieces))
+
+
+def shorten_for_log(text: object, max_chars: int = LOG_CHARS) -> str:
+    """Return ``str(text)``, or its two ends around a note of what was left out, for log records.
+
+    >>> shorten_for_log("a" * 10 + "b" * 10, 8)
+    'aaaa … [12 characters left out] … bbbb'
+    >>> shorten_for_log("short")
+    'short'
+    """
+    text = text if isinstance(text, str) else str(text)
+    if len(text) <= max_chars:
+        return text
+    half = max_chars // 2
+    return f"{text[:half]} … [{len(text) - 2 * half:,} characters left out] … {text[-half:]}"

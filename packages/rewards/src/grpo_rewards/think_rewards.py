@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .base import Reward, Score
-from .text import answer_after_reasoning, final_number, numbers_equal, parse_number
+from .text import ANSWER_CHARS, answer_after_reasoning, final_number, gold_number, numbers_equal, parse_number, tail_for_answer
 
 __all__ = ["AnswerCheck", "NumberCheck", "ThinkFormatApprox", "ThinkFormatExact"]
 
@@ -18,7 +18,7 @@ TAG_SEEN_ONCE = 0.5
 TAG_MISSING_OR_REPEATED = -1.0
 ANSWER_EXACT, ANSWER_STRIPPED, ANSWER_WITHIN_10PCT, ANSWER_WITHIN_20PCT = 5.0, 3.5, 2.0, 1.5
 ANSWER_WRONG, ANSWER_NOT_A_NUMBER, ANSWER_MISSING = -2.5, -4.5, -2.0
-NUMBER_RIGHT, NUMBER_WRONG, NUMBER_MISSING, NUMBER_UNPARSEABLE = 3.5, -1.5, -2.5, 0.0
+NUMBER_RIGHT, NUMBER_WRONG, NUMBER_MISSING = 3.5, -1.5, -2.5
 
 
 @dataclass
@@ -69,10 +69,12 @@ class ThinkFormatApprox(_ThinkReward):
         return (TAG_SEEN_ONCE if start_ok else TAG_MISSING_OR_REPEATED) + (TAG_SEEN_ONCE if end_ok else TAG_MISSING_OR_REPEATED)
 
 
-def _ratio_score(guess: str, gold: str) -> float:
-    try:
-        guess_value, gold_value = float(guess), float(gold)
-    except ValueError:
+def _ratio_score(guess: str, gold: str) -> Score:
+    gold_value = gold_number(gold)
+    if gold_value is None:  # a gold that is not a number cannot be compared by ratio
+        return None
+    guess_value = parse_number(guess)
+    if guess_value is None:
         return ANSWER_NOT_A_NUMBER
     if gold_value == 0:  # the tutorial divided by it and penalised every answer to a gold of 0
         ratio = 1.0 if guess_value == 0 else float("inf")
@@ -90,9 +92,11 @@ class AnswerCheck(_ThinkReward):
     """Grade the text after the reasoning end tag against the gold answer, with partial credit.
 
     5.0 identical; 3.5 identical after stripping whitespace; otherwise, when both read as
-    numbers, 2.0 within 10 % of the gold, 1.5 within 20 %, -2.5 further; -4.5 when not numbers;
-    -2.0 when there is no end tag. A gold of 0 is matched by 0 (2.0) instead of raising
-    ``ZeroDivisionError`` into the -4.5 penalty. ``None`` where the gold is ``None``.
+    numbers (:func:`~grpo_rewards.parse_number`: commas, currency, ``1.5e3``), 2.0 within 10 % of
+    the gold, 1.5 within 20 %, -2.5 further; -4.5 when the answer is not a number; -2.0 when
+    there is no end tag. A gold of 0 is matched by 0 (2.0) instead of raising
+    ``ZeroDivisionError`` into the -4.5 penalty. ``None`` where the gold is ``None`` or, unless
+    the answer is identical to it, not a number (a gold that cannot be understood is no score).
 
     >>> AnswerCheck()(completions=["hmm</think>72", "hmm</think> 72 ", "hmm</think>70", "hmm</think>0.0"],
     ...               answer=["72", "72", "72", "0"])
@@ -121,8 +125,8 @@ class NumberCheck(_ThinkReward):
     """3.5 when the final answer's number equals the gold number, -1.5 when it differs.
 
     The number is read after the reasoning end tag (inside the last ``\\boxed{}`` if any, else
-    the last number there); the tutorial took the first number anywhere, usually a step of the
-    reasoning. -2.5 when there is no end tag or no number after it; 0.0 when the gold is not a
+    the last number there, in its last 10,000 characters); the tutorial took the first number
+    anywhere, usually a step of the reasoning. -2.5 when there is no end tag or no number after it; 0.0 when the gold is not a
     number; ``None`` where the gold is ``None``.
 
     >>> NumberCheck()(completions=["3+4=7, 7*2=14</think>The answer is 14.", "2 apples</think>none"],
@@ -137,11 +141,11 @@ class NumberCheck(_ThinkReward):
     def score(self, text: str, answer: str | None) -> Score:
         if answer is None:
             return None
+        gold = gold_number(answer)
+        if gold is None:
+            return None
         final = answer_after_reasoning(text, self.reasoning_end)
-        guess = None if final is None else final_number(final)
+        guess = None if final is None else final_number(tail_for_answer(final, ANSWER_CHARS))
         if guess is None:
             return NUMBER_MISSING
-        gold = parse_number(answer)
-        if gold is None:
-            return NUMBER_UNPARSEABLE
         return NUMBER_RIGHT if numbers_equal(guess, gold) else NUMBER_WRONG

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .base import Reward, Score
-from .text import extract_xml_answer, last_number, numbers_equal, parse_number
+from .text import ANSWER_CHARS, extract_xml_answer, gold_number, last_number, numbers_equal, parse_number, tail_for_answer
 
 __all__ = ["Correctness", "Integer", "SoftFormat", "StrictFormat", "XmlCount", "count_xml"]
 
@@ -176,12 +176,19 @@ class Correctness(Reward):
 
     Numeric golds are compared as numbers: ``72.0``, ``$72`` and ``The answer is 72.`` (inside
     ``<answer>``) all match ``72``, ``1080`` matches ``1,080``. Without ``<answer>`` tags the
-    whole completion must be the number. Non-numeric golds are compared as stripped strings.
+    whole completion must be the number; the last number is read in the answer's last 10,000
+    characters. Non-numeric golds are compared as stripped strings.
     Returns ``None`` where the gold answer is ``None``.
+
+    Attributes:
+        require_reasoning_end: when True, a completion without ``</reasoning>`` (reasoning that
+            never finished) scores 0.0 whatever its answer.
 
     >>> Correctness()(completions=["<answer>$1,080.00</answer>", "<answer>1081</answer>"], answer=["1080", "1080"])
     [2.0, 0.0]
     """
+
+    require_reasoning_end: bool = False
 
     __name__ = "correctness"
     score_range = (0.0, CORRECT_SCORE)
@@ -190,15 +197,17 @@ class Correctness(Reward):
     def score(self, text: str, answer: str | None) -> Score:
         if answer is None:
             return None
+        if self.require_reasoning_end and "</reasoning>" not in text:
+            return 0.0
         extracted = text.rpartition("<answer>")[2].partition("</answer>")[0].strip()  # extract_xml_answer
         if extracted == answer:  # the usual right answer: no number parsing needed
             return CORRECT_SCORE
-        gold = parse_number(answer)
+        gold = gold_number(answer)
         if gold is None:
             return CORRECT_SCORE if extracted == answer.strip() else 0.0
         value = parse_number(extracted)
         if value is None and "<answer>" in text:
-            value = last_number(extracted)
+            value = last_number(extracted if len(extracted) <= ANSWER_CHARS else tail_for_answer(extracted, ANSWER_CHARS))
         if value is None:
             return 0.0
         return CORRECT_SCORE if value == gold or numbers_equal(value, gold) else 0.0

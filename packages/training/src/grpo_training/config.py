@@ -553,6 +553,8 @@ def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path 
     if not recipe.rewards.funcs:
         raise RecipeError("rewards: no reward functions; list at least one of " + ", ".join(sorted(REWARDS)))
     for index, spec in enumerate(recipe.rewards.funcs):
+        if ":" in spec.name:  # an import path: grpo_training.custom_rewards checks it below
+            continue
         if spec.name not in REWARDS:
             raise RecipeError(f"rewards[{index}].name: unknown reward {spec.name!r}; known: {', '.join(sorted(REWARDS))}")
         accepted = reward_params(spec.name)
@@ -560,6 +562,10 @@ def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path 
             if param not in accepted:
                 raise RecipeError(f"rewards[{index}].params.{param}: reward {spec.name!r} takes no such parameter; "
                                   f"it takes: {', '.join(accepted)}")
+    if check_files and any(":" in spec.name for spec in recipe.rewards.funcs):
+        from grpo_training.custom_rewards import check_imported_rewards
+
+        check_imported_rewards(recipe, base_dir)
     if recipe.run.backend not in BACKENDS:
         raise RecipeError(f"run.backend: {recipe.run.backend!r}; expected one of {', '.join(BACKENDS)}")
     if recipe.run.swanlab_mode not in SWANLAB_MODES:

@@ -190,7 +190,8 @@ def prepare_data(recipe: Recipe, tokenizer: Any, loaded: tuple[datasets.Dataset,
 
 
 def build_reward_funcs(recipe: Recipe, tokenizer: Any | None = None) -> list[Any]:
-    """The recipe's reward functions, in order, via `grpo_rewards.get_reward_funcs`.
+    """The recipe's reward functions, in order, via `grpo_rewards.get_reward_funcs` (import paths:
+    `grpo_training.custom_rewards.ImportedReward`).
 
     Shared parameters: the recipe's `rewards.params`, the prefill as `prefix`, and (when a reward
     takes them) the tokenizer's own reasoning tags for the think family.
@@ -206,8 +207,14 @@ def build_reward_funcs(recipe: Recipe, tokenizer: Any | None = None) -> list[Any
         tokens = find_reasoning_tokens(tokenizer)
         shared.setdefault("reasoning_start", tokens.reasoning_start)
         shared.setdefault("reasoning_end", tokens.reasoning_end)
-    entries = [{spec.name: spec.params} if spec.params else spec.name for spec in recipe.rewards.funcs]
+    from grpo_training.custom_rewards import ImportedReward, is_import_path
+
+    registered = [spec for spec in recipe.rewards.funcs if not is_import_path(spec.name)]
+    entries = [{spec.name: spec.params} if spec.params else spec.name for spec in registered]
     try:
-        return get_reward_funcs(entries, **shared)
+        funcs = iter(get_reward_funcs(entries, **shared))
+        base_dir = Path(recipe.source_path).parent if recipe.source_path else None
+        return [ImportedReward(spec.name, spec.params, base_dir) if is_import_path(spec.name) else next(funcs)
+                for spec in recipe.rewards.funcs]
     except (TypeError, ValueError) as error:
         raise RecipeError(f"rewards: {error}") from error

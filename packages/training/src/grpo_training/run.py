@@ -55,6 +55,7 @@ from grpo_training.monitoring import (
     read_metrics,
     truncate_metrics,
 )
+from grpo_training.custom_rewards import reward_key
 from grpo_training.prepare import PreparedData, build_reward_funcs, load_prompts, prepare_data, with_prefill
 from grpo_training.resume import ResumeError, check_resumed_recipe
 from grpo_training.run_folders import reserve_run_folder, timestamp
@@ -196,7 +197,7 @@ def build_trainer(
         logger.info("Config: %s", notice)
     reward_funcs = reward_funcs or build_reward_funcs(recipe, tokenizer)
     # Weights follow the functions by name; a function the recipe does not list (e.g. one an app adds) weighs 1.
-    weights = {spec.name: spec.weight for spec in recipe.rewards.funcs}
+    weights = {reward_key(spec.name): spec.weight for spec in recipe.rewards.funcs}
     plan.kwargs["reward_weights"] = [weights.get(getattr(func, "__name__", ""), 1.0) for func in reward_funcs]
     sampler = CompletionSampler(recipe.run.log_completions_every, recipe.data.prefill)
     callbacks = [

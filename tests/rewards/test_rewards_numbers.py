@@ -1,0 +1,112 @@
+"""Numbers in scientific notation and golds in prose (issue 21, item 1): no wrong full credit.
+
+Before the fix an exponent was not part of a number, so the last-number fallback read a piece of it
+("1.5e-3" ended in 3) and a right answer in scientific notation scored 0; a prose gold was parsed by
+math-verify as a product of one-letter symbols, so an anagram of it scored 1.0.
+"""
+
+from __future__ import annotations
+
+import pytest
+from reward_helpers import call
+
+from grpo_rewards import AnswerCheck, Correctness, NumberCheck, final_number, last_number, parse_number
+
+EXPONENTS = [
+    ("1e5", 1e5), ("1E5", 1e5), ("1.5e3", 1500.0), ("1.5e+3", 1500.0), ("1.5e-3", 0.0015), ("-2.5e-4", -2.5e-4),
+    ("+2e2", 200.0), ("\u22122e2", -200.0), (".5e1", 5.0), ("1,500e-3", 1.5), ("1.5E\u22123", 0.0015),
+    ("1.5 × 10^3", 1500.0), ("1.5 x 10^3", 1500.0), ("1.5*10^3", 1500.0), ("1.5 * 10**3", 1500.0),
+    ("1.5 \\times 10^{3}", 1500.0), ("1.5\\times10^{-3}", 0.0015), ("6.02 \\cdot 10^{23}", 6.02e23),
+    ("10^6", 1e6), ("10^{-2}", 0.01), ("2^{10}", 1024.0), ("2**10", 1024.0), ("$1.5e3", 1500.0), ("1.5e3.", 1500.0),
+    ("1.5e3%", 1500.0),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), EXPONENTS)
+def test_parse_number_reads_scientific_notation(text, expected):
+    assert parse_number(text) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(("text", "expected"), EXPONENTS)
+def test_last_number_reads_the_whole_scientific_number(text, expected):
+    # Never a piece of it: the 3 of "1.5e-3", the 10 or the 3 of "1.5 \times 10^{3}".
+    assert last_number(f"The distance is {text} metres") == pytest.approx(abs(expected) if text[0] == "+" else expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("text", ["1e999", "10^{400}", "9" * 400, "1.5e", "e5", "abc1e5", "0^{-1}", "1,0e5x"])
+def test_numbers_past_the_float_range_or_not_numbers_are_none(text):
+    assert parse_number(text) is None
+
+
+def test_exponent_digits_are_not_read_alone():
+    assert last_number("so 2 × 10^5") == 200000.0
+    assert last_number("error 1e-3") == 0.001
+    assert last_number("x^2 then 1e999") is None  # past the float range: not read, and nothing before it
+    assert final_number("\\boxed{1.5 \\times 10^{3}} for 2 kids") == 1500.0
+    assert final_number("\\boxed{10^{3}} for 2 kids") == 1000.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "gold", "expected"),
+    [
+        ("1.5e-3", "3", 0.0), ("1.5e-3", "1.5", 0.0), ("1.5e3", "1500", 2.0), ("1500", "1.5e3", 2.0),
+        ("2 \\times 10^{5}", "5", 0.0), ("2 \\times 10^{5}", "200000", 2.0), ("The answer is 1.5e3 m.", "1500", 2.0),
+        ("The answer is 1.5e3 m.", "3", 0.0), ("$1.2e3", "1200", 2.0), ("-2.5e-4", "-0.00025", 2.0), ("2.5e-4", "4", 0.0),
+    ],
+)
+def test_correctness_with_exponents(answer, gold, expected):
+    assert call(Correctness(), [f"<reasoning>\nr\n</reasoning>\n<answer>\n{answer}\n</answer>"], [gold]) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("final", "gold", "expected"),
+    [
+        ("1.5e-3", "3", -1.5), ("1.5e-3", "0.0015", 3.5), ("\\boxed{1.5 \\times 10^{3}}", "1500", 3.5),
+        ("\\boxed{1.5 \\times 10^{3}}", "3", -1.5), ("\\boxed{1.5 \\times 10^{3}}", "10", -1.5), ("so 6.02e23", "6.02e23", 3.5),
+        ("so 2 × 10^5", "5", -1.5),
+    ],
+)
+def test_number_check_with_exponents(final, gold, expected):
+    assert call(NumberCheck(), [f"thinking</think>{final}"], [gold]) == [expected]
+
+
+@pytest.mark.parametrize(("final", "gold", "expected"), [("1.5e3", "1500", 2.0), ("1500", "1.5e3", 2.0), ("1,500", "1500", 2.0)])
+def test_answer_check_reads_numbers_as_written(final, gold, expected):
+    assert call(AnswerCheck(), [f"thinking</think>{final}"], [gold]) == [expected]
+
+
+PROSE_GOLDS = ["five", "Monday", "north-east", "5 apples", "the cat", "\\text{yes}"]
+
+
+@pytest.mark.parametrize("gold", PROSE_GOLDS)
+def test_a_prose_gold_is_not_applicable(gold):
+    anagram = gold[::-1]
+    assert call(NumberCheck(), [f"x</think>{anagram}", "x</think>5"], [gold, gold]) == [None, None]
+    assert call(AnswerCheck(), [f"x</think>{anagram}", "x</think>5"], [gold, gold]) == [None, None]
+    # A prose gold is still matched as text where the answer is exactly it.
+    assert call(AnswerCheck(), [f"x</think>{gold}"], [gold]) == [5.0]
+
+
+@pytest.mark.parametrize("gold", PROSE_GOLDS)
+def test_math_accuracy_prose_gold_is_none(gold):
+    pytest.importorskip("math_verify")
+    from grpo_rewards import MathAccuracy
+
+    texts = [f"x</think>${gold}$", f"x</think>${gold[::-1]}$", "x</think>$\\boxed{5}$"]
+    assert call(MathAccuracy(), texts, [gold] * 3) == [None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("final", "gold", "expected"),
+    [
+        ("$1.5e3$", "1500", 1.0), ("The answer is 1.5e3", "1500", 1.0), ("$1500$", "1.5e3", 1.0), ("$1$", "1e5", 0.0),
+        ("$1.5$", "1.5e3", 0.0), ("$3e-9$", "1.5e-9", 0.0), ("$1.5e-9$", "1.5e-9", 1.0), ("$10$", "1.5 \\times 10^{3}", 0.0),
+        ("$1500$", "1.5 \\times 10^{3}", 1.0), ("$6.02e23$", "6.02 \\times 10^{23}", 1.0), ("$1$", "(0, 1]", 0.0),
+        ("$(0, 1]$", "(0, 1]", 1.0), ("$2$", "2 \\pi", 0.0), ("$2\\pi$", "2 \\pi", 1.0), ("$\\frac{1}{2}$", "0.5", 1.0),
+    ],
+)
+def test_math_accuracy_exponents_and_latex_golds(final, gold, expected):
+    pytest.importorskip("math_verify")
+    from grpo_rewards import MathAccuracy
+
+    assert call(MathAccuracy(), [f"x</think>{final}"], [gold]) == [expected]
