@@ -38,10 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     # 1-5: data -> rewards -> GRPO -> before/after evaluation (incl. Indonesian rate) -> LoRA (verified)
     result = run_grpo(recipe, resume_from=args.resume)
 
-    # 6-8: merged 16-bit -> GGUF -> Hub (the tutorial's save_pretrained_merged / _gguf / push_to_hub_merged)
-    exported = export_run_in_fresh_process(result.run_dir, base_model=base_model_path(recipe), gguf_methods=args.gguf,
-                          model_name=APP_DIR.name, push_to=args.push_to_hub, private=args.private,
-                          **model_card_facts(recipe), language=["en", "id"])
+    # 6-8: merged 16-bit -> GGUF -> Hub (the tutorial's save_pretrained_merged / _gguf / push_to_hub_merged),
+    # in a fresh process: nothing of the trainer or vLLM stays resident beside the export
+    exported = export_run_in_fresh_process(result.run_dir, base_model=base_model_path(recipe),
+                                           gguf_methods=args.gguf, model_name=APP_DIR.name,
+                                           push_to=args.push_to_hub, private=args.private,
+                                           **model_card_facts(recipe), language=["en", "id"])
     print_run_summary(result, exported.describe())
     return 0
 

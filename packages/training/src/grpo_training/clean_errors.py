@@ -35,6 +35,7 @@ USER_ERRORS: dict[str, tuple[str, ...]] = {
     "grpo_training.backends": ("BackendError",),
     "grpo_training.run": ("LoraNotTrainedError",),
     "grpo_data.errors": ("DataFormatError", "DataSourceError"),
+    "grpo_export.errors": ("ExportError",),  # by name only: training never imports the export package
 }
 
 Entry = TypeVar("Entry", bound=Callable[..., int])
