@@ -122,7 +122,7 @@ class ShardedWriter:
     Example:
         >>> import tempfile
         >>> folder = Path(tempfile.mkdtemp())
-        >>> with ShardedWriter(folder, max_shard_bytes=64) as writer:
+        >>> with ShardedWriter(folder, max_shard_bytes=32) as writer:
         ...     for i in range(3):
         ...         writer.add(f"w{i}", torch.zeros(8))
         >>> sorted(p.name for p in folder.iterdir())

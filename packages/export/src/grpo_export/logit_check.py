@@ -56,8 +56,8 @@ def relative_logit_error(candidate: list[torch.Tensor], reference: list[torch.Te
 
     Example:
         >>> reference = [torch.tensor([[0.0, 2.0], [2.0, 0.0]])]
-        >>> relative_logit_error([torch.tensor([[0.0, 2.1], [2.0, 0.1]])], reference)
-        0.07071067811865477
+        >>> round(relative_logit_error([torch.tensor([[0.0, 2.1], [2.0, 0.1]])], reference), 4)
+        0.0707
     """
     error = spread = 0.0
     for got, want in zip(candidate, reference, strict=True):
