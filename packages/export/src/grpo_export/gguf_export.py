@@ -24,7 +24,7 @@ from grpo_export.llama_runtime import LlamaRuntimeCrash, gguf_logits, transforme
 from grpo_export.modelfile import render_modelfile
 from grpo_export.logit_check import Calibration, calibrated_check, check_sequences, relative_logit_error, top1_agreement
 from grpo_export.quant_sim import FLOOR_TYPE, simulate_activations, simulate_quantisation
-from grpo_export.streamed_forward import streamed_logits
+from grpo_export.streamed_forward import run_device, streamed_logits
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ def gguf_reference(merged_dir: Path, device=None) -> GgufReference:
     """
     from transformers import AutoConfig, AutoTokenizer
 
-    run_on = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    run_on = run_device(device)
     sequences = check_sequences(AutoTokenizer.from_pretrained(str(merged_dir)))
     config = AutoConfig.from_pretrained(str(merged_dir))
     logits = streamed_logits(config, CheckpointReader(merged_dir).get, sequences, device=run_on)

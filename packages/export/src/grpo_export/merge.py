@@ -18,7 +18,7 @@ from grpo_export.checkpoint import CheckpointReader, resolve_model_folder
 from grpo_export.errors import ExportError
 from grpo_export.logit_check import Calibration, calibrated_check, check_sequences
 from grpo_export.lora_adapter import LoraAdapter
-from grpo_export.streamed_forward import streamed_logits
+from grpo_export.streamed_forward import run_device, streamed_logits
 from grpo_export.streaming_merge import check_merged_tensors, merged_tensor, stream_merge
 from grpo_export.verify import (
     DEFAULT_PROMPTS,
@@ -219,17 +219,6 @@ def _is_16bit_checkpoint(folder: Path) -> bool:
     return CheckpointReader(folder).floating_dtypes() <= {torch.bfloat16, torch.float16, torch.float32}
 
 
-def _parse_size(size: str | int) -> int:
-    if isinstance(size, int):
-        return size
-    units = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
-    text = size.strip().upper()
-    for unit, factor in sorted(units.items(), key=lambda item: -len(item[0])):
-        if text.endswith(unit):
-            return int(float(text[: -len(unit)]) * factor)
-    return int(text)
-
-
 def merge_checkpoints(base_folder: str | Path, lora_dir: str | Path, out_dir: str | Path, *,
                       dtype: str | torch.dtype | None = None, tokenizer=None, max_shard_size: str | int = "2GB",
                       device: torch.device | str | None = None) -> Path:
@@ -243,6 +232,7 @@ def merge_checkpoints(base_folder: str | Path, lora_dir: str | Path, out_dir: st
         PosixPath('/.../runs/x/merged_16bit')
     """
     from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+    from transformers.utils.hub import convert_file_size_to_int
 
     base_folder, out_dir = Path(base_folder), Path(out_dir)
     adapter = LoraAdapter(lora_dir)
@@ -260,7 +250,7 @@ def merge_checkpoints(base_folder: str | Path, lora_dir: str | Path, out_dir: st
     values = sum(torch.Size(reader.shape(k)).numel() for k in reader.keys())
     ensure_free_space(out_dir.parent, values * torch.finfo(save_dtype).bits // 8, f"merging into {out_dir}")
     with staged_output_dir(out_dir, kind="merged") as staging:
-        stream_merge(base_folder, adapter, staging, save_dtype, device=device, max_shard_bytes=_parse_size(max_shard_size))
+        stream_merge(base_folder, adapter, staging, save_dtype, device=device, max_shard_bytes=convert_file_size_to_int(max_shard_size))
         config = AutoConfig.from_pretrained(str(base_folder))
         config.dtype = save_dtype
         if hasattr(config, "quantization_config"):
@@ -287,7 +277,7 @@ def verify_merged_logits(base_folder: Path, adapter: LoraAdapter, merged_folder:
     """
     from transformers import AutoConfig
 
-    run_on = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    run_on = run_device(device)
     sequences = check_sequences(tokenizer)
     base = CheckpointReader(base_folder)
 

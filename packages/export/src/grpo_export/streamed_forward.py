@@ -28,6 +28,18 @@ class _LazyWeights(Mapping):
         return len(self._names)
 
 
+def run_device(device: torch.device | str | None = None) -> torch.device:
+    """`device`, or the GPU when there is one, else the CPU: where the export's arithmetic runs.
+
+    Example:
+        >>> run_device("cpu")
+        device(type='cpu')
+    """
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def pad_batch(sequences: list[torch.Tensor], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-padded input ids and attention mask for `sequences`.
 
@@ -69,7 +81,7 @@ def streamed_logits(config, fetch: Callable[[str], torch.Tensor], sequences: lis
     from accelerate.hooks import attach_align_device_hook, remove_hook_from_module
     from transformers import AutoModelForCausalLM
 
-    run_on = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    run_on = run_device(device)
     with init_empty_weights(include_buffers=False):
         model = AutoModelForCausalLM.from_config(config, dtype=dtype)
     model.tie_weights()  # not done on the meta device: a tied head must read the embedding's tensor

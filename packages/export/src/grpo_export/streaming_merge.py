@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from grpo_export.checkpoint import CheckpointReader, ShardedWriter
 from grpo_export.errors import ExportError, ExportVerificationError
 from grpo_export.lora_adapter import LoraAdapter
+from grpo_export.streamed_forward import run_device
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +30,6 @@ MANTISSA_BITS = {torch.bfloat16: 7, torch.float16: 10, torch.float32: 23}
 MAX_ULPS = 1.0
 """A correct merge rounds W + ΔW once; computing ΔW on another device or in another order may move a value
 across one rounding boundary, never more."""
-
-
-def _device(device: torch.device | str | None) -> torch.device:
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def merged_tensor(base: torch.Tensor, key: str, adapter: LoraAdapter, dtype: torch.dtype,
@@ -75,7 +70,7 @@ def stream_merge(base_folder: str | Path, adapter: LoraAdapter, out_folder: str 
     if missing:
         raise ExportError(f"{adapter.folder} adapts tensors the base checkpoint {base_folder} does not have "
                           f"(e.g. {missing[:3]}): was it trained on another base model?")
-    run_on = _device(device)
+    run_on = run_device(device)
     with ShardedWriter(out_folder, max_shard_bytes) as writer:
         for key in tqdm(reader.keys(), desc="merge", unit="tensor", leave=False):
             writer.add(key, merged_tensor(reader.get(key), key, adapter, dtype, run_on))
@@ -131,7 +126,7 @@ def check_merged_tensors(base_folder: str | Path, adapter: LoraAdapter, merged_f
         0.0
     """
     base, merged = CheckpointReader(base_folder), CheckpointReader(merged_folder)
-    run_on = _device(device)
+    run_on = run_device(device)
     problems: list[str] = []
     missing, extra = set(base.keys()) - set(merged.keys()), set(merged.keys()) - set(base.keys())
     if missing:
