@@ -64,3 +64,28 @@ def test_r1_recipe_is_the_tutorials() -> None:
     assert recipe.data.loader == "dapo" and recipe.data.prompt_length_quantile == 0.9
     assert recipe.rewards.names[-1] == "language" and recipe.rewards.funcs[-1].params == {"target": "id"}
     assert recipe.evaluation.target_language == "id" and recipe.data.eval_rows == 20
+
+
+def test_r1_recipe_evaluates_with_tutorial_twos_sampling() -> None:
+    """The 20-sample with/without-LoRA language comparison: SamplingParams(temperature=1.0, top_k=50,
+    max_tokens=2048), top_p left at vLLM's 1.0 (not the 0.95 default that tutorial 1 uses)."""
+    from grpo_training.evaluation import R1_DAPO_SAMPLING
+    from grpo_training.evaluation.engines import vllm_sampling_kwargs
+    from grpo_training.evaluation.sampling import SamplingSettings
+
+    settings = load_recipe(APPS / "r1_qwen3_dapo_id" / "recipe.yaml", check_files=False).evaluation
+    sampling = SamplingSettings(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k or None,
+                                max_new_tokens=settings.max_new_tokens)
+    assert vllm_sampling_kwargs(sampling) == vllm_sampling_kwargs(R1_DAPO_SAMPLING)
+    assert (settings.temperature, settings.top_k, settings.top_p, settings.max_new_tokens) == (1.0, 50, 1.0, 2048)
+    assert settings.engine == "auto"  # through the model's vLLM engine when fast_inference loaded one
+
+
+@pytest.mark.parametrize("app", ["phi4_gsm8k", "gemma3_gsm8k"])
+def test_gsm8k_recipes_evaluate_with_tutorial_ones_sampling(app: str) -> None:
+    from grpo_training.evaluation import PHI4_GSM8K_SAMPLING
+
+    settings = load_recipe(APPS / app / "recipe.yaml", check_files=False).evaluation
+    assert (settings.temperature, settings.top_p, settings.top_k or None, settings.max_new_tokens) == (
+        PHI4_GSM8K_SAMPLING.temperature, PHI4_GSM8K_SAMPLING.top_p, PHI4_GSM8K_SAMPLING.top_k,
+        PHI4_GSM8K_SAMPLING.max_new_tokens)

@@ -130,3 +130,31 @@ def test_failed_eval_json_write_keeps_the_previous_file(tmp_path):
         write_eval_json(path, [bad])
     assert json.loads(path.read_text())["reports"][0]["label"] == "before"
     assert [p.name for p in tmp_path.iterdir()] == ["eval.json"]
+
+
+def test_vllm_sampling_means_what_generate_means():
+    from grpo_training.evaluation.engines import vllm_sampling_kwargs
+
+    r1 = vllm_sampling_kwargs(R1_DAPO_SAMPLING)
+    assert (r1["temperature"], r1["top_p"], r1["top_k"], r1["min_p"], r1["max_tokens"]) == (1.0, 1.0, 50, 0.0, 2048)
+    phi4 = vllm_sampling_kwargs(PHI4_GSM8K_SAMPLING)
+    assert (phi4["top_p"], phi4["top_k"]) == (0.95, 0)  # top_k 0 = off in vLLM 0.26, as top_k=0 in GenerationConfig
+    greedy = vllm_sampling_kwargs(SamplingSettings(temperature=0, top_p=0.5, top_k=5, min_p=0.2, max_new_tokens=8))
+    assert (greedy["temperature"], greedy["top_p"], greedy["top_k"], greedy["min_p"]) == (0, 1.0, 0, 0.0)
+    assert r1["n"] == 1 and r1["seed"] == R1_DAPO_SAMPLING.seed
+
+
+def test_asking_for_vllm_without_an_engine_says_how_to_get_one(tmp_path):
+    from grpo_training.evaluation.engines import VLLMGenerate, choose_engine
+
+    with pytest.raises(ValueError, match="fast_inference"):
+        choose_engine("vllm", object(), None, 16, None)
+    with pytest.raises(ValueError, match="evaluation.engine must be one of"):
+        choose_engine("sglang", object(), None, 16, None)
+
+    class ModelWithEngine:  # the attribute Unsloth sets; generation itself is proven on the GPU (benchmarks/)
+        vllm_engine = object()
+
+    with pytest.raises(FileNotFoundError, match="adapter_config.json"):
+        VLLMGenerate(ModelWithEngine(), lora_dir=tmp_path)
+    assert VLLMGenerate(ModelWithEngine()).lora_request() is None

@@ -154,6 +154,8 @@ class EvaluationConfig:
     top_k: int = field(default=0, metadata={"help": "Top-k (0 = off; tutorial 2: 50)."})
     max_new_tokens: int = field(default=1024, metadata={"help": "Tokens per answer (tutorial 1: 1024)."})
     batch_size: int = field(default=16, metadata={"help": "Prompts per generate() call."})
+    engine: str = field(default="auto", metadata={"help": "auto | vllm | hf: auto generates through the model's "
+                        "vLLM engine when it has one (model.fast_inference on a GPU), else transformers' generate."})
 
 
 @dataclass
@@ -572,6 +574,8 @@ def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path 
         raise RecipeError(f"run.swanlab_mode: {recipe.run.swanlab_mode!r}; expected one of {', '.join(SWANLAB_MODES)}")
     if recipe.evaluation.task not in ("xml", "think"):
         raise RecipeError(f"evaluation.task: {recipe.evaluation.task!r}; expected xml or think")
+    if recipe.evaluation.engine not in ("auto", "vllm", "hf"):
+        raise RecipeError(f"evaluation.engine: {recipe.evaluation.engine!r}; expected auto, vllm or hf")
     if recipe.model.dtype not in (None, "auto", "float32", "bfloat16", "float16"):
         raise RecipeError(f"model.dtype: {recipe.model.dtype!r}; expected float32, bfloat16, float16 or auto")
     if recipe.lora.gradient_checkpointing not in (True, False, "unsloth"):

@@ -302,16 +302,19 @@ def verify_lora_trained(lora_dir: str | Path) -> int:
 
 def evaluate_model(recipe: Recipe, model: Any, tokenizer: Any, rows: Any, label: str, lora: str | None = None) -> Any:
     """Evaluate on the held-out rows with `grpo_training.evaluation.evaluate`; `lora` names the adapter
-    in the report (None: the base model)."""
+    in the report (None: the base model). Through the model's vLLM engine when it has one (`evaluation.engine`
+    auto), serving the adapter saved in `lora`; else transformers' generate on `model` as it is."""
     from grpo_training.evaluation import SamplingSettings, evaluate
+    from grpo_training.evaluation.engines import choose_engine
 
     settings = recipe.evaluation
     sampling = SamplingSettings(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k or None,
                                 max_new_tokens=settings.max_new_tokens, seed=recipe.run.seed)
+    engine = choose_engine(settings.engine, model, tokenizer, settings.batch_size, lora)
     return evaluate(model, tokenizer, rows, task=settings.task, prefix=recipe.data.prefill,
                     target_language=settings.target_language, sampling=sampling,
                     batch_size=settings.batch_size, label=label, model_name=recipe.model.name or "embedded SmolLM2-135M-Instruct",
-                    lora=lora)
+                    lora=lora, engine=engine)
 
 
 # ---------------------------------------------------------------------------------- the run

@@ -13,12 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-import torch
-from tqdm.auto import tqdm
-from transformers import GenerationConfig
-
 from grpo_rewards import get_reward_funcs
 from grpo_rewards.language_reward import TARGET_SCORE
+from grpo_training.evaluation.engines import HFGenerate
 from grpo_training.evaluation.sampling import SamplingSettings
 from grpo_training.reasoning_tokens import (
     TEXT_REASONING_END,
@@ -57,6 +54,8 @@ class EvalReport:
     model: str = ""
     lora: str | None = None
     seconds: float = 0.0
+    engine: str = "hf-generate"
+    tokens_per_second: float = 0.0
     samples: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,6 +75,7 @@ def evaluate(
     label: str = "before",
     model_name: str = "",
     lora: str | None = None,
+    engine: Any | None = None,
 ) -> EvalReport:
     """Sample one completion per row and measure answer accuracy, format compliance and language.
 
@@ -95,6 +95,8 @@ def evaluate(
         batch_size: prompts per `generate` call (left-padded).
         label: name of this evaluation in tables ("before", "after", "base", "base+lora").
         model_name, lora: recorded in the report.
+        engine: how to generate (`grpo_training.evaluation.engines`): default transformers' `generate` on
+            `model` in batches of `batch_size`; `VLLMGenerate(model, lora_dir)` for the model's vLLM engine.
 
     Returns:
         An `EvalReport` with the rates and a few sample completions.
@@ -114,39 +116,15 @@ def evaluate(
         raise ValueError("evaluate() got an empty dataset; give it at least one held-out row")
     prompts = [_with_prefill(row, prefix, index) for index, row in enumerate(rows)]
     golds = [None if row["answer"] is None else str(row["answer"]) for row in rows]
-    if tokenizer.pad_token_id is None:
-        raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token (e.g. to its EOS) before evaluating")
-    generation_config = GenerationConfig(
-        **sampling.generate_kwargs(),
-        eos_token_id=model.generation_config.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    end_ids = _as_set(generation_config.eos_token_id) | {tokenizer.pad_token_id}
+    engine = engine or HFGenerate(model, tokenizer, batch_size)
+    prompt_ids = [tokenizer(_render(tokenizer, messages), add_special_tokens=False)["input_ids"] for messages in prompts]
 
     started = time.perf_counter()
-    completions: list[str] = []
-    lengths: list[int] = []
-    truncated = 0
-    was_training = model.training
-    model.eval()
-    torch.manual_seed(sampling.seed)
-    try:
-        with _left_padding(tokenizer), torch.inference_mode():
-            for start in tqdm(range(0, len(prompts), batch_size), desc=f"eval {label}", unit="batch"):
-                batch = prompts[start : start + batch_size]
-                texts = [_render(tokenizer, messages) for messages in batch]
-                encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-                encoded = {key: value.to(model.device) for key, value in encoded.items()}
-                output = model.generate(**encoded, generation_config=generation_config)
-                new_tokens = output[:, encoded["input_ids"].shape[1] :].tolist()
-                for tokens in new_tokens:
-                    length = next((i for i, token in enumerate(tokens) if token in end_ids), None)
-                    truncated += length is None
-                    kept = tokens if length is None else tokens[:length]
-                    lengths.append(len(kept))
-                    completions.append(tokenizer.decode(kept, skip_special_tokens=True))
-    finally:
-        model.train(was_training)
+    generated = engine.generate(prompt_ids, sampling, label)
+    seconds = time.perf_counter() - started
+    completions = [g.text for g in generated]
+    lengths = [g.tokens for g in generated]
+    truncated = sum(g.truncated for g in generated)
 
     scores = score_completions(completions, golds, task=task, prefix=prefix, target_language=target_language,
                                reasoning=find_reasoning_tokens(tokenizer) if task == "think" else None)
@@ -179,7 +157,9 @@ def evaluate(
         sampling=sampling,
         model=model_name,
         lora=lora,
-        seconds=round(time.perf_counter() - started, 1),
+        seconds=round(seconds, 1),
+        engine=engine.name,
+        tokens_per_second=round(sum(lengths) / seconds, 1) if seconds > 0 else 0.0,
         samples=samples,
     )
     logger.info(
@@ -306,22 +286,6 @@ def score_completions(
         in_target_language=in_language,
         answers_scored=sum(score is not None for score in answer_scores),
     )
-
-
-@contextlib.contextmanager
-def _left_padding(tokenizer: Any) -> Iterator[None]:
-    previous = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        yield
-    finally:
-        tokenizer.padding_side = previous
-
-
-def _as_set(ids: int | Sequence[int] | None) -> set[int]:
-    if ids is None:
-        return set()
-    return {ids} if isinstance(ids, int) else set(ids)
 
 
 def _question(messages: list[dict[str, str]]) -> str:
