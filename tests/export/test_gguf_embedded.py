@@ -6,7 +6,14 @@ import gguf
 import pytest
 
 from grpo_export import ExportError, ExportVerificationError
-from grpo_export.gguf_export import convert_to_gguf, gguf_reference, normalise_methods, to_gguf, verify_gguf
+from grpo_export.gguf_export import (
+    convert_to_gguf,
+    gguf_reference,
+    normalise_methods,
+    plan_gguf,
+    to_gguf,
+    verify_gguf,
+)
 
 
 def test_one_call_writes_each_method_and_a_modelfile(embedded_gguf):
@@ -95,3 +102,16 @@ def test_a_file_llama_cpp_refuses_fails_the_check(embedded_merged_dir, tmp_path)
     broken.write_bytes(b"GGUF" + b"\0" * 64)
     with pytest.raises(ExportVerificationError):
         verify_gguf(broken, "q8_0", gguf_reference(embedded_merged_dir))
+
+
+def test_the_16_bit_intermediate_is_gone_before_the_converter_writes_q8_0():
+    """Disk at size: base + merged + intermediate + every quant at once does not fit a 64 GB machine at 8 B; the
+    plan keeps at most the intermediate and the K-quants beside the merged model."""
+    plan = plan_gguf(normalise_methods(["q8_0", "q4_k_m"]))
+    assert (plan.intermediate, plan.quantised, plan.direct) == ("f16", ("q4_k_m",), ("q8_0",))
+    n = 8.19e9
+    assert plan.peak_bytes(["q8_0", "q4_k_m"], n) == pytest.approx((2.0 + 0.61) * n)  # not (2.0 + 1.07 + 0.61) n
+    kept = plan_gguf(["f16", "q8_0", "q4_k_m"])
+    assert (kept.intermediate, kept.quantised, kept.direct) == ("f16", ("q4_k_m",), ("q8_0",))
+    assert plan_gguf(["q8_0", "bf16"]).intermediate is None
+    assert plan_gguf(["bf16", "q5_k_m"]).intermediate == "bf16"

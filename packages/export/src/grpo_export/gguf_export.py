@@ -273,12 +273,38 @@ def verify_gguf(path: Path, method: str, reference: GgufReference, cache_dir: Pa
     return {**figures, **check.as_dict(), "calibrated_against": floor_type}
 
 
-def _plan(methods: list[str]) -> tuple[str | None, list[str], list[str]]:
-    """(intermediate type or None, methods the converter writes, methods llama-quantize writes)."""
-    if all(m in CONVERTER_TYPES for m in methods):
-        return None, methods, []
+@dataclass(frozen=True)
+class GgufPlan:
+    """In which order `to_gguf` writes: the 16-bit `intermediate` (when K-quants need one) first, then the
+    `quantised` methods from it, then the intermediate is deleted (unless it was asked for) and the converter
+    writes the `direct` ones (q8_0 and the other converter types) from the merged model. At most the
+    intermediate and the K-quants share the disk with the merged model: at 14.66 B, 29 + 9 GB, not 29 + 9 + 16.
+
+    Example:
+        >>> plan_gguf(["q8_0", "q4_k_m"])
+        GgufPlan(intermediate='f16', quantised=('q4_k_m',), direct=('q8_0',))
+        >>> plan_gguf(["q8_0"])
+        GgufPlan(intermediate=None, quantised=(), direct=('q8_0',))
+    """
+
+    intermediate: str | None
+    quantised: tuple[str, ...]
+    direct: tuple[str, ...]
+
+    def peak_bytes(self, chosen: list[str], n_weights: float) -> float:
+        """The most bytes the plan's files hold at once (the intermediate + K-quants, or all files at the end)."""
+        size = {m: BYTES_PER_WEIGHT.get(m, 2.0) * n_weights for m in (*chosen, self.intermediate or "f16")}
+        with_intermediate = (size[self.intermediate] if self.intermediate else 0) + sum(size[m] for m in self.quantised)
+        return max(with_intermediate, sum(size[m] for m in chosen))
+
+
+def plan_gguf(methods: list[str]) -> GgufPlan:
+    """The order of `to_gguf`'s writes for normalised `methods` (see `GgufPlan`)."""
+    quantised = tuple(m for m in methods if m not in CONVERTER_TYPES)
+    if not quantised:
+        return GgufPlan(None, (), tuple(methods))
     intermediate = "bf16" if "bf16" in methods else "f16"
-    return intermediate, [intermediate], [m for m in methods if m != intermediate]
+    return GgufPlan(intermediate, quantised, tuple(m for m in methods if m in CONVERTER_TYPES and m != intermediate))
 
 
 def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS, *, model_name: str | None = None,
@@ -286,9 +312,9 @@ def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS
             write_modelfile: bool = True, report: list | None = None) -> list[Path]:
     """Convert a merged model folder to one or more GGUF files in `out_dir`, with an Ollama Modelfile.
 
-    f32/f16/bf16/q8_0 alone use llama.cpp's `convert_hf_to_gguf.py` directly; any other method (q4_k_m,
-    q5_k_m, ...) converts once to a 16-bit GGUF and runs `llama-quantize` for each method (the
-    quantizer is built once with cmake and cached). Each file is reloaded and compared with the merged
+    f32/f16/bf16/q8_0 are written by llama.cpp's `convert_hf_to_gguf.py` from the merged model; any other
+    method (q4_k_m, q5_k_m, ...) by `llama-quantize` from a 16-bit GGUF converted once and deleted before the
+    converter's types are written (`GgufPlan`; the quantizer is built once with cmake and cached). Each file is reloaded and compared with the merged
     model; a failed check raises `ExportVerificationError` and leaves `out_dir` as it was.
 
     Args:
@@ -314,12 +340,10 @@ def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS
     cache_dir = Path(cache_dir) if cache_dir else None
     weight_bytes = sum(p.stat().st_size for p in merged_dir.glob("*.safetensors"))
     n_weights = weight_bytes / 2  # a 16-bit checkpoint; over-estimates for fp32 ones, which is the safe side
-    intermediate, converted, quantised = _plan(chosen)
-    needed = sum(BYTES_PER_WEIGHT.get(m, 2.0) * n_weights for m in chosen)
-    needed += 2.0 * n_weights if intermediate and intermediate not in chosen else 0
-    ensure_free_space(out_dir.parent, int(needed), f"GGUF export to {out_dir}")
+    plan = plan_gguf(chosen)
+    ensure_free_space(out_dir.parent, int(plan.peak_bytes(chosen, n_weights)), f"GGUF export to {out_dir}")
 
-    steps = len(converted) + len(quantised) + len(chosen) + 1
+    steps = bool(plan.intermediate) + len(plan.quantised) + len(plan.direct) + len(chosen) + 1
     with staged_output_dir(out_dir, kind="gguf", overwrite=overwrite) as staging, \
             scratch_dir(out_dir) as work, \
             tqdm(total=steps, desc=f"GGUF {model_name}", unit="step") as progress:
@@ -327,17 +351,24 @@ def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS
         log_path = work / "llama.cpp.log"
         source = converter_view(merged_dir, config, work / "converter-input")
         written: dict[str, Path] = {}
-        for method in converted:
+
+        def convert(method: str, into: Path) -> None:
             progress.set_postfix_str(f"convert {method}")
-            target_dir = staging if method in chosen else work
-            written[method] = convert_to_gguf(source, target_dir / gguf_file_name(model_name, method), method,
-                                              log_path, cache_dir)
+            written[method] = convert_to_gguf(source, into / gguf_file_name(model_name, method), method, log_path,
+                                              cache_dir)
             progress.update()
-        for method in quantised:
-            progress.set_postfix_str(f"quantise {method}")
-            written[method] = quantize_gguf(written[intermediate], staging / gguf_file_name(model_name, method),
-                                            method, log_path, cache_dir)
-            progress.update()
+
+        if plan.intermediate:
+            convert(plan.intermediate, staging if plan.intermediate in chosen else work)
+            for method in plan.quantised:
+                progress.set_postfix_str(f"quantise {method}")
+                written[method] = quantize_gguf(written[plan.intermediate], staging / gguf_file_name(model_name, method),
+                                                method, log_path, cache_dir)
+                progress.update()
+            if plan.intermediate not in chosen:
+                written.pop(plan.intermediate).unlink()  # before the direct types: the disk never holds all at once
+        for method in plan.direct:
+            convert(method, staging)
         progress.set_postfix_str("reference logits")
         reference = gguf_reference(merged_dir)
         checked: list[dict] = []

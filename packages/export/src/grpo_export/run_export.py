@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from grpo_export.errors import ExportError
 from grpo_export.gguf_export import to_gguf
 from grpo_export.hub import ModelCardInfo, PushPlan, load_evaluation_table, push_to_hub
 from grpo_export.merge import merge
+
+logger = logging.getLogger(__name__)
 
 
 def card_info_from_run(run_dir: str | Path, *, base_model: str | None, datasets: list[str] | None = None,
@@ -82,11 +85,15 @@ def export_run(run_dir: str | Path, *, base_model: str, gguf_methods: list[str] 
     lora_dir = run_dir / "lora"
     if not (lora_dir / "adapter_config.json").is_file():
         raise ExportError(f"{lora_dir}: no LoRA adapter (adapter_config.json) in this run folder; train first")
+    logger.info("Stage: merged 16-bit model")
     merged = merge(base_model, lora_dir, run_dir / "merged_16bit")
+    if gguf_methods:
+        logger.info("Stage: GGUF %s", " ".join(gguf_methods))
     gguf_files = to_gguf(merged, run_dir / "gguf", list(gguf_methods), model_name=model_name or run_dir.name) \
         if gguf_methods else []
     pushed = None
     if push_to:
+        logger.info("Stage: push to %s", push_to)
         info = card_info_from_run(run_dir, base_model=card_base_model or base_model, datasets=datasets, language=language)
         pushed = push_to_hub(merged, push_to, private=private, card_info=info)
     return RunExport(run_dir=run_dir, merged_dir=merged, gguf_files=gguf_files, pushed=pushed)
@@ -103,7 +110,7 @@ def export_run_in_fresh_process(run_dir: str | Path, *, base_model: str, gguf_me
     Example:
         >>> export_run_in_fresh_process("runs/demo", base_model="models/SmolLM2", gguf_methods=[])  # doctest: +SKIP
     """
-    command = [sys.executable, "-m", "grpo_export", "run", str(run_dir), "--base", str(base_model),
+    command = [sys.executable, "-m", "grpo_export", "-v", "run", str(run_dir), "--base", str(base_model),
                "--gguf", *gguf_methods, "--json"]
     for flag, value in (("--model-name", model_name), ("--push-to", push_to), ("--card-base-model", card_base_model)):
         if value:

@@ -311,6 +311,7 @@ def evaluate_model(recipe: Recipe, model: Any, tokenizer: Any, rows: Any, label:
     sampling = SamplingSettings(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k or None,
                                 max_new_tokens=settings.max_new_tokens, seed=recipe.run.seed)
     engine = choose_engine(settings.engine, model, tokenizer, settings.batch_size, lora)
+    logger.info("Stage: evaluation %s (%s, %d rows)", label, engine.name, len(rows))
     return evaluate(model, tokenizer, rows, task=settings.task, prefix=recipe.data.prefill,
                     target_language=settings.target_language, sampling=sampling,
                     batch_size=settings.batch_size, label=label, model_name=recipe.model.name or "embedded SmolLM2-135M-Instruct",
@@ -350,6 +351,7 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
         if main:
             dump_recipe(recipe, run_dir / "recipe.yaml")
         loaded = load_prompts(recipe)  # before the model: a data source with no usable row fails in seconds
+        logger.info("Stage: loading the model (%s backend)", choice.name)
         model, tokenizer = load_model(recipe, choice)
         train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
         prepared = prepare_data(recipe, train_tokenizer, loaded)
@@ -368,11 +370,13 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
         log_run_summary(recipe, trainer, prepared, choice)
         if main:
             swanlab_run = start_swanlab(recipe, run_dir, plan.kwargs["report_to"])
+        logger.info("Stage: GRPO training")
         started = time.perf_counter()
         train(trainer, run_dir, resume=resume_from is not None)
         train_seconds = time.perf_counter() - started
         logger.info("Training: %d steps in %.1f s", trainer.state.global_step, train_seconds)
 
+        logger.info("Stage: saving and checking the LoRA")
         lora_dir = save_trained_lora(trainer, tokenizer, run_dir / "lora")
         curve = run_dir / "reward_curve.png"
         eval_path = None
