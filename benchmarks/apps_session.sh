@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Device side of issue 18 (apps at real size) and the GGUF-at-size part of issue 17, on one nvidia-h200
+# (64 GB disk: one 8 B shape with its merge and GGUFs, not a 14 B one). One `run` call per step, back to back
+# on one warm machine (/tmp survives between calls; idle 30 s and the machine is gone):
+#   a1 [.carry-site .devcarry .carry-llama]  site packages, llama.cpp built there + the runtime probe, qwen3-8b built
+#   a2..a5 [.carry-v1] .. [.carry-v4]        the vLLM bundle's parts
+#   a6 []                                    vLLM installed; eval through vLLM vs HF generate (benchmarks/eval_engines.py)
+#   a7 []                                    the R1 app at the Qwen3-8B shape through its train.py (a job; waits <= 570 s)
+#   a8 []                                    waits for it, then `push --dry-run`; results under $OUT
+# Carries are made here by benchmarks/pack_device_carry.sh (+ .carry-llama: bin-gcc12.tar.xz, a llama.cpp build of
+# this machine, and llama.cpp.tar.xz, the sources of the llama-cpp-python 0.3.36 sdist).
+set -u
+step=$1
+root=$PWD
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
+export VLLM_USE_FLASHINFER_SAMPLER=0 GRPO_CACHE=/tmp/grpo-cache UNSLOTH_DISABLE_STATISTICS=1
+export PYTHONPATH=/tmp/site:/tmp/vsite:$root/packages/rewards/src:$root/packages/data/src:$root/packages/training/src:$root/packages/export/src
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT" /tmp/vparts /tmp/apps
+untar() { python3 -c "import sys, tarfile; tarfile.open(fileobj=sys.stdin.buffer, mode='r|xz').extractall(sys.argv[1], filter='tar')" "$1"; }
+home=/tmp/grpo-cache/llama.cpp-0.3.36-shared
+[ -d .devcarry ] && { mkdir -p /tmp/devcarry && cp -r .devcarry/. /tmp/devcarry/; } || { mkdir -p .devcarry && cp -r /tmp/devcarry/. .devcarry/; }
+job_wait() {  # wait for the app job up to $1 s
+  local until=$(( $(date +%s) + $1 ))
+  while [ ! -f /tmp/apps/rc ] && [ "$(date +%s)" -lt "$until" ]; do sleep 5; done
+  tail -c 3000 /tmp/apps/console.txt; echo; df -h /tmp | tail -1
+  [ -f /tmp/apps/rc ] && echo "app rc $(cat /tmp/apps/rc)" || echo "app still running"
+}
+case $step in
+a1)
+  nproc; free -g | head -2; df -h /tmp | tail -1; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  untar /tmp < .carry-site/site.tar.xz && ls /tmp/site | wc -l
+  mkdir -p $home /tmp/b-here && tar xJf .carry-llama/llama.cpp.tar.xz -C $home && tar xJf .carry-llama/bin-gcc12.tar.xz -C /tmp/b-here
+  t0=$(date +%s)
+  python3 -c "from grpo_export.llama_cpp import ensure_llama_cpp_tools as e; print(e())" 2>&1 | tail -2
+  echo "llama.cpp built there in $(( $(date +%s) - t0 )) s; $(gcc --version | head -1)"
+  python3 - <<'P' 2>&1 | grep -v Writing
+import torch, gzip
+from pathlib import Path
+from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config
+from grpo_export.gguf_export import convert_to_gguf
+p = Path(".devcarry/tok-qwen/tokenizer.json")
+p.exists() or p.write_bytes(gzip.decompress(Path(".devcarry/tok-qwen/tokenizer.json.gz").read_bytes()))
+tok = AutoTokenizer.from_pretrained(".devcarry/tok-qwen")
+c = Qwen3Config(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4, head_dim=64,
+                num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=False)
+tok.add_tokens([f"<|vocab_pad_{i}|>" for i in range(c.vocab_size - len(tok))], special_tokens=True)
+torch.manual_seed(0)
+AutoModelForCausalLM.from_config(c).to(torch.bfloat16).save_pretrained("/tmp/tinyq"); tok.save_pretrained("/tmp/tinyq")
+convert_to_gguf(Path("/tmp/tinyq"), Path("/tmp/tinyq.gguf"), "f16", Path("/tmp/convq.log"))
+print("tiny Qwen3 GGUF written")
+P
+  python3 -c "print(' '.join(['the sea keeps every colour of the sky'] * 60))" > /tmp/text.txt
+  /tmp/b-here/bin/llama-perplexity -m /tmp/tinyq.gguf -f /tmp/text.txt -c 64 --chunks 1 -t 4 2>&1 | tail -1; echo "C++ tool (built here, gcc 12) rc=$?"
+  for lib in $home/bin /tmp/b-here/bin; do
+    LLAMA_CPP_LIB_PATH=$lib python3 -X faulthandler -c "
+import sys; sys.path.insert(0, '$home/llama.cpp/python-bindings')
+import llama_cpp
+m = llama_cpp.Llama(model_path='/tmp/tinyq.gguf', n_ctx=16, logits_all=True, n_gpu_layers=0, verbose=False)
+m.eval([1, 2, 3]); print('bindings ok', m.scores[:3].shape)" 2>&1 | tail -3; echo "bindings with $lib rc=$?"
+  done
+  python3 benchmarks/gpu_grpo.py build qwen3-8b --models /tmp/models 2>&1 | tail -1
+  df -h /tmp | tail -1 ;;
+a2|a3|a4|a5)
+  cp .carry-v*/* /tmp/vparts/ && ls /tmp/vparts; df -h /tmp | tail -1 ;;
+a6)
+  [ -d /tmp/vsite/vllm ] || { cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp; }
+  python3 -c "import vllm, unsloth, trl; print(vllm.__version__, unsloth.__version__, trl.__version__)" 2>&1 | tail -1
+  timeout 560 python3 benchmarks/eval_engines.py apps/r1_qwen3_dapo_id/recipe.yaml --set model.name=/tmp/models/qwen3-8b \
+    --set data.source=synthetic --set data.synthetic_rows=64 --set data.eval_rows=20 --set run.report_to=none \
+    --max-new-tokens 512 --out $OUT/eval_engines_qwen3-8b.json > $OUT/eval_engines.log 2>&1
+  echo "eval_engines rc=$?"; tail -12 $OUT/eval_engines.log ;;
+a7)
+  rm -rf /tmp/apps/rc /tmp/runs
+  (setsid bash -c "python3 benchmarks/apps_at_size.py run r1-qwen3-8b --out /tmp/apps --disk /tmp -- \
+     python3 apps/r1_qwen3_dapo_id/train.py --set model.name=/tmp/models/qwen3-8b --set data.source=synthetic \
+     --set data.synthetic_rows=64 --set data.eval_rows=20 --set grpo.max_steps=2 --set grpo.save_steps=2 \
+     --set run.output_dir=/tmp/runs --set run.name=r1-8b --set run.report_to=none --gguf q8_0 q4_k_m \
+     > /tmp/apps/console.txt 2>&1; echo \$? > /tmp/apps/rc" < /dev/null > /dev/null 2>&1 &)
+  sleep 10; job_wait 560 ;;
+a8)
+  job_wait 560
+  if [ -f /tmp/apps/rc ]; then
+    python3 benchmarks/export_at_size.py stage "push --dry-run" --results /tmp/apps/push.jsonl -- \
+      python3 -m grpo_export push /tmp/runs/r1-8b/merged_16bit you/r1-qwen3-8b-grpo --dry-run 2>&1 | tail -4
+    cp /tmp/runs/r1-8b/merged_16bit/.grpo-export.json /tmp/apps/merged-checks.json 2>/dev/null
+    cp /tmp/runs/r1-8b/gguf/.grpo-export.json /tmp/apps/gguf-checks.json 2>/dev/null
+    cp /tmp/runs/r1-8b/eval.json /tmp/runs/r1-8b/train.log /tmp/apps/ 2>/dev/null
+    ls -la /tmp/runs/r1-8b /tmp/runs/r1-8b/gguf
+    tar czf $OUT/r1-qwen3-8b.tar.gz -C /tmp/apps .
+  fi ;;
+esac
