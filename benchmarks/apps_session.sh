@@ -2,7 +2,8 @@
 # Device side of issue 18 (apps at real size) and the GGUF-at-size part of issue 17, on one nvidia-h200
 # (64 GB disk: one 8 B shape with its merge and GGUFs, not a 14 B one). One `run` call per step, back to back
 # on one warm machine (/tmp survives between calls; idle 30 s and the machine is gone):
-#   a1 [.carry-site .devcarry .carry-llama]  site packages, llama.cpp built there + the runtime probe, qwen3-8b built
+#   a1 [.carry-llama .devcarry]              llama.cpp built there + the runtime probe, qwen3-8b built
+#   s1 [.carry-site]                         site packages (unsloth, trl, datasets, ...) into /tmp/site
 #   a2..a5 [.carry-v1] .. [.carry-v4]        the vLLM bundle's parts
 #   a6 []                                    vLLM installed; eval through vLLM vs HF generate (benchmarks/eval_engines.py)
 #   a7 []                                    the R1 app at the Qwen3-8B shape through its train.py (a job; waits <= 570 s)
@@ -28,7 +29,6 @@ job_wait() {  # wait for the app job up to $1 s
 case $step in
 a1)
   nproc; free -g | head -2; df -h /tmp | tail -1; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-  untar /tmp < .carry-site/site.tar.xz && ls /tmp/site | wc -l
   mkdir -p $home /tmp/b-here && tar xJf .carry-llama/llama.cpp.tar.xz -C $home && tar xJf .carry-llama/bin-gcc12.tar.xz -C /tmp/b-here
   t0=$(date +%s)
   python3 -c "from grpo_export.llama_cpp import ensure_llama_cpp_tools as e; print(e())" 2>&1 | tail -2
@@ -60,6 +60,8 @@ m.eval([1, 2, 3]); print('bindings ok', m.scores[:3].shape)" 2>&1 | tail -3; ech
   done
   python3 benchmarks/gpu_grpo.py build qwen3-8b --models /tmp/models 2>&1 | tail -1
   df -h /tmp | tail -1 ;;
+s1)
+  untar /tmp < .carry-site/site.tar.xz && ls /tmp/site | wc -l; df -h /tmp | tail -1 ;;
 a2|a3|a4|a5)
   cp .carry-v*/* /tmp/vparts/ && ls /tmp/vparts; df -h /tmp | tail -1 ;;
 a6)
