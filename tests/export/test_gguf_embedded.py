@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import gguf
 import pytest
 
 from grpo_export import ExportError, ExportVerificationError
 from grpo_export.gguf_export import (
+    GgufReference,
+    check_tokenization,
     convert_to_gguf,
     gguf_reference,
     normalise_methods,
@@ -14,6 +18,19 @@ from grpo_export.gguf_export import (
     to_gguf,
     verify_gguf,
 )
+from grpo_export.llama_runtime import LlamaRun
+
+from conftest import make_tiny_model
+
+GGUF_IMPORT_LAYOUT = {
+    "normalizer": {"type": "Sequence", "normalizers": []},
+    "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": True},
+    "decoder": {"type": "Sequence", "decoders": [
+        {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}]},
+}
+"""What transformers 5.17's GGUF import wrote for SmolLM2's byte-level BPE (with `byte_fallback: true`): the
+embedded model's tokenizer.json before it was fixed, which llama.cpp's converter writes as a SentencePiece vocabulary."""
 
 
 def test_one_call_writes_each_method_and_a_modelfile(embedded_gguf):
@@ -38,6 +55,48 @@ def test_each_file_passes_the_calibrated_llama_cpp_check(embedded_gguf):
         < by_method["q4_k_m"]["relative_logit_error"]
     assert by_method["q4_k_m"]["file_type"] == "MOSTLY_Q4_K_M"
     assert by_method["q4_k_m"]["bytes"] < by_method["q8_0"]["bytes"] < by_method["f16"]["bytes"]
+
+
+def test_the_files_have_a_byte_level_vocabulary_that_llama_cpp_tokenizes_as_the_tokenizer(embedded_gguf):
+    """The embedded model's tokenizer is SmolLM2's original byte-level BPE: llama.cpp's converter writes it as
+    "gpt2" with SmolLM's pre-tokenizer, and llama.cpp tokenizes and detokenizes the check texts as transformers."""
+    _, report = embedded_gguf
+    for figures in report:
+        assert (figures["tokenizer_model"], figures["tokenizer_pre"]) == ("gpt2", "smollm"), figures
+        assert figures["tokenization"].endswith("llama.cpp's ids and text are the tokenizer's"), figures
+
+
+def test_a_gguf_whose_vocabulary_llama_cpp_cannot_tokenize_fails_the_check(embedded_tokenizer, tmp_path):
+    """A model folder with the GGUF-import tokenizer layout (byte_fallback, SentencePiece-style decoder): the
+    converter writes a "llama" vocabulary for byte-level tokens, llama.cpp runs its logits on token ids but aborts
+    on the first text it tokenizes. That is a failed check, not the fallback for a crashing runtime."""
+    model_dir = make_tiny_model("llama", tmp_path / "tiny-hybrid", embedded_tokenizer)
+    data = json.loads((model_dir / "tokenizer.json").read_text())
+    data.update(GGUF_IMPORT_LAYOUT)
+    data["model"]["byte_fallback"] = True
+    (model_dir / "tokenizer.json").write_text(json.dumps(data))
+    with pytest.raises(ExportVerificationError, match=r"llama.cpp crashed tokenizing text with .*tiny-hybrid.F16.gguf"
+                                                      r"(.|\n)*tokenizer.ggml.model='llama'(.|\n)*export again"):
+        to_gguf(model_dir, tmp_path / "gguf", "f16")
+    assert not (tmp_path / "gguf").exists()
+
+
+def test_a_tokenization_or_detokenization_difference_fails_the_check(embedded_tokenizer, tmp_path):
+    """llama.cpp's ids (or text) for a check text differing from the tokenizer's: the message names the file, the
+    first differing token (or character) and what to do."""
+    text = "<|im_start|>user\nWhich is bigger? 9.11 or 9.9?<|im_end|>\n"
+    ids = embedded_tokenizer(text, add_special_tokens=False)["input_ids"]
+    reference = GgufReference(tmp_path, None, [], [], None, [text], [ids], [text], embedded_tokenizer)
+    metadata = {"tokenizer_model": "gpt2", "tokenizer_pre": "default"}
+    path = tmp_path / "m.Q8_0.gguf"
+    assert "1 texts" in check_tokenization(path, reference, LlamaRun([], [ids], [text]), metadata)
+    split = [*ids[:3], embedded_tokenizer.convert_tokens_to_ids("W"), *ids[4:]]
+    with pytest.raises(ExportVerificationError, match=r"m.Q8_0.gguf failed: llama.cpp tokenizes check text 1 "
+                                                      r"differently .* first at token 3: llama.cpp \d+ 'W', tokenizer "
+                                                      r"\d+ 'Which'.*pre='default'.*export again"):
+        check_tokenization(path, reference, LlamaRun([], [split], [text]), metadata)
+    with pytest.raises(ExportVerificationError, match=r"detokenizes check text 1's ids to other text .* character 18"):
+        check_tokenization(path, reference, LlamaRun([], [ids], [text.replace("Which", "WĠhich")]), metadata)
 
 
 def test_a_gguf_without_the_lora_fails_the_check(embedded_dir, embedded_merged_dir, tmp_path):
@@ -95,6 +154,7 @@ def test_a_crashing_llama_cpp_runtime_falls_back_to_transformers_loader(embedded
     q8_0 = embedded_gguf[0][1]
     figures = verify_gguf(q8_0, "q8_0", gguf_reference(embedded_merged_dir))
     assert figures["runtime"] == "transformers (llama.cpp crashed)" and figures["passed"]
+    assert figures["tokenization"] == "not checked: llama.cpp crashed loading the file"
 
 
 def test_a_file_llama_cpp_refuses_fails_the_check(embedded_merged_dir, tmp_path):

@@ -13,7 +13,13 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from grpo_training.embedded import EMBEDDED_MODEL_NAME, EOS_TOKEN, embedded_gguf_path, embedded_model_path
+from grpo_training.embedded import (
+    EMBEDDED_FOLDER_REVISION,
+    EMBEDDED_MODEL_NAME,
+    EOS_TOKEN,
+    embedded_gguf_path,
+    embedded_model_path,
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +56,37 @@ def test_eos_and_pad_are_end_of_turn(model_dir: Path):
         [{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True
     )
     assert text.endswith("<|im_start|>assistant\n")
+
+
+# Ids written by the GGUF-imported tokenizer (cache folder SmolLM2-135M-Instruct-0.1.2, before the fix), computed
+# once with it: the rebuilt tokenizer must give the same ones (English, digits, newlines, emoji, Indonesian, specials).
+SAME_IDS_AS_BEFORE = [
+    ("Natalia sold 48 clips in April.\n2024 + 17 = 2041\n\nDone.",
+     [62, 6927, 542, 3459, 216, 36, 40, 23026, 281, 4124, 30, 198, 34, 32, 34, 36, 1232, 216, 33, 39, 446, 216, 34,
+      32, 36, 33, 198, 198, 41462, 30]),
+    ("Emoji: 🚀 ✅🦙", [10809, 33777, 42, 15107, 244, 218, 4636, 246, 223, 10813, 116, 243]),
+    ("Apa kabar? Terima kasih banyak.", [49, 10905, 501, 47265, 47, 7274, 9508, 501, 292, 7402, 278, 1111, 494, 30]),
+    ("<|im_start|>user\nHi<|im_end|>\n", [1, 4093, 198, 26843, 2, 198]),
+]
+# The one place the GGUF import was wrong: two or more whitespace characters before a digit. The original
+# tokenizer (digits split first) and llama.cpp's "smollm" pre-tokenizer keep the run as one token.
+FIXED_IDS = [("a  1", [81, 256, 33], [81, 216, 216, 33]), ("May.\n\n72", [9389, 30, 1116, 39, 34], [9389, 30, 198, 198, 39, 34])]
+
+
+def test_tokenizer_is_byte_level_with_the_same_ids_as_before(model_dir: Path):
+    """The GGUF import's SentencePiece-like layout (byte_fallback, ByteFallback/Fuse/Replace decoder) made llama.cpp
+    take the vocabulary for SentencePiece; the cached folder has the original byte-level pipeline, same ids."""
+    assert model_dir.name == f"SmolLM2-135M-Instruct-0.1.2-r{EMBEDDED_FOLDER_REVISION}"
+    data = json.loads((model_dir / "tokenizer.json").read_text())
+    assert data["model"]["byte_fallback"] is False and data["decoder"]["type"] == "ByteLevel"
+    assert [step["type"] for step in data["pre_tokenizer"]["pretokenizers"]] == ["Digits", "ByteLevel"]
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    for text, ids in SAME_IDS_AS_BEFORE:
+        assert tokenizer(text, add_special_tokens=False)["input_ids"] == ids, text
+        assert tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False) == text
+    for text, ids, before in FIXED_IDS:
+        assert tokenizer(text, add_special_tokens=False)["input_ids"] == ids != before, text
+        assert tokenizer.decode(ids, clean_up_tokenization_spaces=False) == text
 
 
 def test_greedy_reply_stops_at_end_of_turn(model_dir: Path):

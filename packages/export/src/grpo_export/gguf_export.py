@@ -10,7 +10,7 @@ import logging
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -20,9 +20,22 @@ from grpo_export.atomic import check_replaceable, ensure_free_space, scratch_dir
 from grpo_export.checkpoint import CheckpointReader
 from grpo_export.errors import ExportError, ExportVerificationError
 from grpo_export.llama_cpp import end_with_parent, ensure_llama_cpp_source, ensure_quantizer
-from grpo_export.llama_runtime import LlamaRuntimeCrash, gguf_logits, transformers_gguf_logits
+from grpo_export.llama_runtime import (
+    LlamaRun,
+    LlamaRuntimeCrash,
+    LlamaTokenizerCrash,
+    gguf_run,
+    transformers_gguf_logits,
+)
 from grpo_export.modelfile import render_modelfile
-from grpo_export.logit_check import Calibration, calibrated_check, check_sequences, relative_logit_error, top1_agreement
+from grpo_export.logit_check import (
+    Calibration,
+    calibrated_check,
+    check_sequences,
+    check_strings,
+    relative_logit_error,
+    top1_agreement,
+)
 from grpo_export.quant_sim import FLOOR_TYPE, simulate_activations, simulate_quantisation
 from grpo_export.streamed_forward import run_device, streamed_logits
 
@@ -173,7 +186,8 @@ def expected_file_type(method: str) -> str:
 
 
 def check_gguf_metadata(path: Path, method: str, architecture_hint: str | None = None) -> dict:
-    """Read a GGUF's header: file type matches `method`, tensors present, tokenizer embedded.
+    """Read a GGUF's header: file type matches `method`, tensors present, tokenizer embedded (its llama.cpp
+    model and pre-tokenizer are reported: "gpt2"/"smollm" for SmolLM2, "llama" for a SentencePiece vocabulary).
 
     Example:
         >>> check_gguf_metadata(Path("m.Q8_0.gguf"), "q8_0")["file_type"]  # doctest: +SKIP
@@ -197,7 +211,8 @@ def check_gguf_metadata(path: Path, method: str, architecture_hint: str | None =
     if not reader.tensors or not tokens:
         raise ExportVerificationError(f"{path}: no tensors or no embedded tokenizer.")
     return {"architecture": field("general.architecture"), "file_type": file_type,
-            "tensors": len(reader.tensors), "vocab": len(tokens)}
+            "tensors": len(reader.tensors), "vocab": len(tokens),
+            "tokenizer_model": field("tokenizer.ggml.model"), "tokenizer_pre": field("tokenizer.ggml.pre")}
 
 
 GGUF_CALIBRATION = Calibration(multiple=2.0, floor=0.005)
@@ -212,13 +227,18 @@ the merged model's tensor check, which the GGUF is converted from, is what guara
 
 @dataclass
 class GgufReference:
-    """The merged model's float32 logits on the check texts, computed once for all methods."""
+    """The merged model's float32 logits on the check texts, computed once for all methods; and the check
+    texts as strings with the ids and text its tokenizer makes of them, for llama.cpp's tokenizer to match."""
 
     merged_dir: Path
     config: object
     sequences: list
     logits: list
     device: torch.device
+    texts: list = field(default_factory=list)
+    text_ids: list = field(default_factory=list)
+    decoded: list = field(default_factory=list)
+    tokenizer: object = None
 
 
 def gguf_reference(merged_dir: Path, device=None) -> GgufReference:
@@ -231,17 +251,68 @@ def gguf_reference(merged_dir: Path, device=None) -> GgufReference:
     from transformers import AutoConfig, AutoTokenizer
 
     run_on = run_device(device)
-    sequences = check_sequences(AutoTokenizer.from_pretrained(str(merged_dir)))
+    tokenizer = AutoTokenizer.from_pretrained(str(merged_dir))
+    sequences = check_sequences(tokenizer)
+    texts = check_strings(tokenizer)
+    text_ids = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+    # No clean-up of spaces: the check texts have none of the " ." / " 's" it rewrites, which llama.cpp
+    # rewrites for some pre-tokenizers and transformers 5 never does for BPE.
+    decoded = [tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+               for ids in text_ids]
     config = AutoConfig.from_pretrained(str(merged_dir))
     logits = streamed_logits(config, CheckpointReader(merged_dir).get, sequences, device=run_on)
-    return GgufReference(merged_dir, config, sequences, logits, run_on)
+    return GgufReference(merged_dir, config, sequences, logits, run_on, texts, text_ids, decoded, tokenizer)
+
+
+def _vocabulary_advice(path: Path, metadata: dict) -> str:
+    return (f"{path.name} says tokenizer.ggml.model={metadata.get('tokenizer_model')!r}, "
+            f"pre={metadata.get('tokenizer_pre')!r}: llama.cpp's converter did not read the model's tokenizer files "
+            "as the tokenizer they are (e.g. a byte-level BPE tokenizer.json with `byte_fallback` or a SentencePiece-"
+            "style decoder is written as SentencePiece's 'llama' vocabulary). Give the model folder the tokenizer "
+            "files of the original model (tokenizer.json, tokenizer_config.json) and export again.")
+
+
+def check_tokenization(path: Path, reference: GgufReference, run: LlamaRun, metadata: dict) -> str:
+    """llama.cpp's ids for the check texts must be the model tokenizer's, and its text for the tokenizer's ids the
+    tokenizer's text; else `ExportVerificationError` naming the file, the first difference and what to do.
+
+    Example:
+        >>> check_tokenization(Path("m.Q8_0.gguf"), reference, run, metadata)  # doctest: +SKIP
+        "3 texts, 197 tokens: llama.cpp's ids and text are the tokenizer's"
+    """
+    def token(ids: list[int], at: int) -> str:
+        if at >= len(ids):
+            return "(end of text)"
+        piece = reference.tokenizer.convert_ids_to_tokens(ids[at]) if reference.tokenizer is not None else None
+        return f"{ids[at]} {piece!r}"
+
+    checked = zip(reference.texts, reference.text_ids, run.token_ids, strict=True)
+    for number, (text, want, got) in enumerate(checked, 1):
+        if list(got) != list(want):
+            at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            raise ExportVerificationError(
+                f"Tokenization check of {path} failed: llama.cpp tokenizes check text {number} differently from the "
+                f"model's tokenizer, first at token {at}: llama.cpp {token(got, at)}, tokenizer {token(want, at)} "
+                f"({len(got)} vs {len(want)} tokens; text {text[:60]!r}...). Prompts run with this file are not what "
+                f"the model was trained on. {_vocabulary_advice(path, metadata)}")
+    for number, (want, got) in enumerate(zip(reference.decoded, run.detokenized, strict=True), 1):
+        if got != want:
+            at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            raise ExportVerificationError(
+                f"Tokenization check of {path} failed: llama.cpp detokenizes check text {number}'s ids to other text "
+                f"than the model's tokenizer, first at character {at}: llama.cpp {got[max(at - 20, 0):at + 20]!r}, "
+                f"tokenizer {want[max(at - 20, 0):at + 20]!r}. {_vocabulary_advice(path, metadata)}")
+    return (f"{len(reference.texts)} texts, {sum(len(i) for i in reference.text_ids)} tokens: llama.cpp's ids and "
+            "text are the tokenizer's")
 
 
 def verify_gguf(path: Path, method: str, reference: GgufReference, cache_dir: Path | None = None) -> dict:
-    """Check a GGUF: its header (file type, tensors, tokenizer), then its logits as llama.cpp computes them
-    against the merged model's, allowed `GGUF_CALIBRATION` × the error of the method's type on the merged model
-    (weights and activations rounded as llama.cpp does; K-quants: the simple type they are at least as accurate
-    as; q2/q3: reported, not enforced).
+    """Check a GGUF: its header (file type, tensors, tokenizer); then, in one llama.cpp process, its logits, and
+    the check texts tokenized and detokenized by llama.cpp, which must give the merged model tokenizer's ids and
+    text (`check_tokenization`; llama.cpp crashing on them is a failed check: a broken vocabulary); then the
+    logits against the merged model's, allowed `GGUF_CALIBRATION` × the error of the method's type on the merged
+    model (weights and activations rounded as llama.cpp does; K-quants: the simple type they are at least as
+    accurate as; q2/q3: reported, not enforced).
 
     Example:
         >>> verify_gguf(Path("out/m.Q8_0.gguf"), "q8_0", gguf_reference(Path("model")))  # doctest: +SKIP
@@ -250,13 +321,21 @@ def verify_gguf(path: Path, method: str, reference: GgufReference, cache_dir: Pa
     metadata = check_gguf_metadata(path, method)
     runtime = "llama.cpp"
     try:
-        candidate = gguf_logits(path, reference.sequences, cache_dir=cache_dir)
+        run = gguf_run(path, reference.sequences, reference.texts, reference.text_ids, cache_dir=cache_dir)
+        candidate, tokenization = run.logits, check_tokenization(path, reference, run, metadata)
+    except LlamaTokenizerCrash as crash:
+        raise ExportVerificationError(
+            f"llama.cpp crashed tokenizing text with {path} (signal {crash.signal}): its vocabulary is broken, and "
+            f"llama.cpp, llama-cli and Ollama cannot read a prompt with it (its logits on token ids ran). "
+            f"{_vocabulary_advice(path, metadata)}\n{crash.tail}") from crash
     except LlamaRuntimeCrash as crash:
         logger.warning("%s Checking %s with transformers' GGUF loader instead (the whole model de-quantised "
-                       "in host memory).", crash, path.name)
+                       "in host memory; llama.cpp's tokenization not checked).", crash, path.name)
         candidate, runtime = transformers_gguf_logits(path, reference.sequences), "transformers (llama.cpp crashed)"
+        tokenization = "not checked: llama.cpp crashed loading the file"
     floor_type = FLOOR_TYPE.get(method)
-    figures = {"method": method, "file": path.name, "bytes": path.stat().st_size, "runtime": runtime, **metadata}
+    figures = {"method": method, "file": path.name, "bytes": path.stat().st_size, "runtime": runtime, **metadata,
+               "tokenization": tokenization}
     if floor_type is None:
         error = relative_logit_error(candidate, reference.logits)
         logger.warning("GGUF %s: relative logit error %.4g (not checked: no calibration for %s)", path.name, error, method)

@@ -2,7 +2,8 @@
 quantizer) through the sdist's ctypes bindings: the file is memory-mapped and run as llama.cpp and Ollama
 run it, on the CPU, never de-quantised into another framework. It runs in a process of its own
 (`_llama_worker.py`): libllama never shares a process with torch and CUDA, the mapped file leaves with the
-process, and a crash in the runtime is a clear failed check instead of the end of the export.
+process, and a crash in the runtime is a clear failed check instead of the end of the export. In the same
+process, once the logits are written, llama.cpp tokenizes and detokenizes the check texts (`gguf_run`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -46,28 +48,75 @@ def transformers_gguf_logits(path: str | Path, sequences: list[torch.Tensor]) ->
         del model
 
 
+class LlamaTokenizerCrash(ExportVerificationError):
+    """llama.cpp ran the file's logits, then died on a signal tokenizing text: the file's vocabulary is broken
+    (e.g. a GPT-2 byte-level vocabulary written as SentencePiece's "llama", where llama.cpp's byte fallback
+    looks up `<0x0A>`-style tokens that do not exist and aborts). A failed check, not a runtime fault."""
+
+    def __init__(self, message: str, signal: int, tail: str):
+        super().__init__(message)
+        self.signal, self.tail = signal, tail
+
+
+@dataclass
+class LlamaRun:
+    """What llama.cpp made of a GGUF: `logits` (per sequence), and per check text the ids it tokenizes the text
+    to (`token_ids`) and the text it detokenizes the reference ids to (`detokenized`)."""
+
+    logits: list[torch.Tensor]
+    token_ids: list[list[int]] = field(default_factory=list)
+    detokenized: list[str] = field(default_factory=list)
+
+
+def gguf_run(path: str | Path, sequences: list[torch.Tensor], texts: list[str] = (), text_ids: list[list[int]] = (),
+             *, threads: int | None = None, cache_dir: Path | None = None) -> LlamaRun:
+    """Float32 logits (`len × vocab` per sequence) of the GGUF at `path` on the token ids `sequences`,
+    teacher-forced, computed by llama.cpp in a child process; then, in that process, `texts` tokenized by
+    llama.cpp (special tokens parsed, no BOS added) and `text_ids` detokenized by it (special tokens rendered).
+
+    Raises `LlamaRuntimeCrash` when the runtime dies on a signal before the logits are written (a fault of
+    this machine's build), `LlamaTokenizerCrash` when it dies after them, tokenizing (a broken vocabulary),
+    `ExportVerificationError` when it refuses the file.
+
+    Example:
+        >>> run = gguf_run("m.Q8_0.gguf", [torch.tensor([1, 2, 3])], ["Hi"], [[26843]])  # doctest: +SKIP
+        >>> run.logits[0].shape, run.token_ids, run.detokenized  # doctest: +SKIP
+        (torch.Size([3, 49152]), [[26843]], ['Hi'])
+    """
+    tools = ensure_llama_cpp_tools(cache_dir)
+    with tempfile.TemporaryDirectory(prefix="grpo-llama-") as work:
+        sequences_file, out_file = Path(work) / "sequences.json", Path(work) / "logits.npy"
+        texts_file, tokens_file = Path(work) / "texts.json", Path(work) / "tokens.json"
+        sequences_file.write_text(json.dumps([s.tolist() for s in sequences]), encoding="utf-8")
+        command = [sys.executable, "-X", "faulthandler", str(WORKER), str(tools.bindings), str(path),
+                   str(sequences_file), str(out_file), str(threads or os.cpu_count() or 1)]
+        if texts:
+            texts_file.write_text(json.dumps({"texts": list(texts), "ids": [list(map(int, i)) for i in text_ids]}),
+                                  encoding="utf-8")
+            command += [str(texts_file), str(tokens_file)]
+        environment = {**os.environ, "LLAMA_CPP_LIB_PATH": str(tools.runtime_library.parent)}
+        result = subprocess.run(command, capture_output=True, text=True, env=environment, preexec_fn=end_with_parent)
+        tail = "\n".join((result.stderr or "").strip().splitlines()[-15:])
+        if result.returncode < 0 and texts and out_file.is_file() and not tokens_file.is_file():
+            raise LlamaTokenizerCrash(f"llama.cpp crashed (signal {-result.returncode}) tokenizing text with {path}, "
+                                      f"after running its logits:\n{tail}", -result.returncode, tail)
+        if result.returncode < 0:
+            raise LlamaRuntimeCrash(f"llama.cpp's runtime crashed (signal {-result.returncode}) loading {path}:\n{tail}")
+        if result.returncode != 0 or not out_file.is_file() or (texts and not tokens_file.is_file()):
+            raise ExportVerificationError(f"llama.cpp could not run {path} (exit {result.returncode}):\n{tail}")
+        logits = torch.from_numpy(np.load(out_file))
+        tokens = json.loads(tokens_file.read_text(encoding="utf-8")) if texts else []
+    split = [len(s) for s in sequences]
+    return LlamaRun(list(torch.split(logits, split)), [t["ids"] for t in tokens], [t["text"] for t in tokens])
+
+
 def gguf_logits(path: str | Path, sequences: list[torch.Tensor], *, threads: int | None = None,
                 cache_dir: Path | None = None) -> list[torch.Tensor]:
     """Float32 logits (`len × vocab` per sequence) of the GGUF at `path` on the token ids `sequences`,
-    teacher-forced, computed by llama.cpp in a child process.
+    teacher-forced, computed by llama.cpp in a child process (`gguf_run` without texts).
 
     Example:
         >>> gguf_logits("model.Q8_0.gguf", [torch.tensor([1, 2, 3])])[0].shape  # doctest: +SKIP
         torch.Size([3, 49152])
     """
-    tools = ensure_llama_cpp_tools(cache_dir)
-    with tempfile.TemporaryDirectory(prefix="grpo-llama-") as work:
-        sequences_file, out_file = Path(work) / "sequences.json", Path(work) / "logits.npy"
-        sequences_file.write_text(json.dumps([s.tolist() for s in sequences]), encoding="utf-8")
-        command = [sys.executable, "-X", "faulthandler", str(WORKER), str(tools.bindings), str(path),
-                   str(sequences_file), str(out_file), str(threads or os.cpu_count() or 1)]
-        environment = {**os.environ, "LLAMA_CPP_LIB_PATH": str(tools.runtime_library.parent)}
-        result = subprocess.run(command, capture_output=True, text=True, env=environment, preexec_fn=end_with_parent)
-        tail = "\n".join((result.stderr or "").strip().splitlines()[-15:])
-        if result.returncode < 0:
-            raise LlamaRuntimeCrash(f"llama.cpp's runtime crashed (signal {-result.returncode}) loading {path}:\n{tail}")
-        if result.returncode != 0 or not out_file.is_file():
-            raise ExportVerificationError(f"llama.cpp could not run {path} (exit {result.returncode}):\n{tail}")
-        logits = torch.from_numpy(np.load(out_file))
-    split = [len(s) for s in sequences]
-    return list(torch.split(logits, split))
+    return gguf_run(path, sequences, threads=threads, cache_dir=cache_dir).logits

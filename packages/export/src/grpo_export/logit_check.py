@@ -51,6 +51,24 @@ def check_sequences(tokenizer, texts=CHECK_TEXTS) -> list[torch.Tensor]:
     return sequences
 
 
+def check_strings(tokenizer, texts=CHECK_TEXTS) -> list[str]:
+    """Each (question, answer) as the text the model reads: the chat template's rendering (special tokens
+    written out, as `check_sequences` tokenizes it) or the plain text.
+
+    Example:
+        >>> check_strings(tokenizer)[0].startswith("<|im_start|>")  # doctest: +SKIP
+        True
+    """
+    strings = []
+    for question, answer in texts:
+        if getattr(tokenizer, "chat_template", None):
+            strings.append(tokenizer.apply_chat_template([{"role": "user", "content": question},
+                                                          {"role": "assistant", "content": answer}], tokenize=False))
+        else:
+            strings.append(f"{question}\n{answer}")
+    return strings
+
+
 def relative_logit_error(candidate: list[torch.Tensor], reference: list[torch.Tensor]) -> float:
     """‖candidate − reference‖ / ‖reference − row means‖ over all positions (vocabularies cut to the shorter).
 

@@ -126,7 +126,7 @@ def base_model_path(recipe: Recipe) -> str:
 
     Example:
         >>> from grpo_training.config import Recipe
-        >>> base_model_path(Recipe()).endswith("SmolLM2-135M-Instruct-0.1.2")
+        >>> base_model_path(Recipe()).endswith("SmolLM2-135M-Instruct-0.1.2-r2")
         True
     """
     if recipe.model.name:

