@@ -398,6 +398,9 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
         if main:
             _write_result(result, prepared)
         distributed.wait_for_everyone()  # every process returns once the folder is complete
+        shutdown_vllm(model)
+        trainer = model = None  # nothing of the trainer or the model stays referenced by this frame
+        release_accelerator_memory()
         return result
     finally:
         if swanlab_run is not None:
@@ -406,6 +409,50 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
             swanlab.finish()
         if handler is not None:
             teardown_logging(handler)
+
+
+def shutdown_vllm(model: Any) -> None:
+    """Stop the vLLM engine Unsloth attached to `model` (its KV-cache reservation is most of the GPU) and drop
+    the references to it; the run is over, and the app's export needs the memory in a fresh process."""
+    from grpo_training.evaluation.engines import vllm_engine_of
+
+    engine = vllm_engine_of(model)
+    if engine is None:
+        return
+    try:
+        engine.llm_engine.engine_core.shutdown()
+    except Exception as error:  # noqa: BLE001 - a vLLM without this call still frees what gc collects
+        logger.info("vLLM engine shutdown: %s", error)
+    for holder in (model, getattr(model, "base_model", None), getattr(getattr(model, "base_model", None), "model", None)):
+        if holder is not None and getattr(holder, "vllm_engine", None) is not None:
+            holder.vllm_engine = None
+
+
+def release_accelerator_memory() -> None:
+    """Collect what the finished run left and return the allocator's cached blocks to the GPU; log what this
+    process still holds, so a benchmark can tell whether the next stage starts on a free GPU."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        logger.info("After the run this process holds %.1f GiB of GPU memory (torch: %.1f GiB allocated, "
+                    "%.1f GiB reserved)", _process_gpu_gib(), torch.cuda.memory_allocated() / 2**30,
+                    torch.cuda.memory_reserved() / 2**30)
+
+
+def _process_gpu_gib() -> float:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        handle = pynvml.nvmlDeviceGetHandleByIndex(int(os.environ.get("LOCAL_RANK", 0)))
+        return sum(p.usedGpuMemory or 0 for p in pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
+                   if p.pid == os.getpid()) / 2**30
+    except Exception:  # noqa: BLE001 - no NVML: torch's figures say enough
+        return float("nan")
 
 
 def save_trained_lora(trainer: Any, tokenizer: Any, lora_dir: Path) -> Path:
