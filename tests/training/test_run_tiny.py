@@ -74,3 +74,40 @@ def test_prompts_over_the_budget_are_dropped_and_counted(tiny_dir, tmp_path):
     assert prepared.stats["dropped_too_long"] > 0
     assert prepared.stats["train_rows"] + prepared.stats["dropped_too_long"] == 64
     json.dumps(prepared.stats)  # the stats go into result.json
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_rollouts_use_the_kv_cache_under_gradient_checkpointing(tiny_dir, tmp_path, use_cache):
+    """Issue 19 asked whether the trl backend generates without a KV cache under gradient checkpointing (TRL calls
+    `generate` on the model in train mode). On this stack it keeps the cache: after the prompt, each generation
+    forward of a layer sees one new token. The `use_cache=False` case shows the check sees a cache-less rollout."""
+    import torch
+
+    recipe = recipe_from_dict(tiny_recipe(tiny_dir, tmp_path, grpo={"max_steps": 1},
+                                          lora={"gradient_checkpointing": True}))
+    backend = select_backend("trl")
+    model, tokenizer = load_model(recipe, backend)
+    train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
+    prepared = prepare_data(recipe, train_tokenizer)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    trainer, _ = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, backend)
+    trainer.generation_config.use_cache = use_cache
+    assert trainer.args.gradient_checkpointing
+    lengths: list[int] = []
+    layer = next(m for m in model.modules() if m.__class__.__name__ == "LlamaDecoderLayer")
+
+    def record(module, args, kwargs):
+        if not torch.is_grad_enabled():  # generation runs under no_grad; the loss's forwards do not
+            lengths.append((args[0] if args else kwargs["hidden_states"]).shape[1])
+
+    hook = layer.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        trainer.train()
+    finally:
+        hook.remove()
+    generation = lengths[: recipe.grpo["max_completion_length"]]  # the rollout's forwards come first
+    if use_cache:
+        assert generation[0] > 1 and set(generation[1:]) == {1}, generation
+    else:
+        assert generation == sorted(generation) and generation[-1] > generation[0], generation
