@@ -26,6 +26,17 @@ def test_synthetic_command_writes_prepared_parquet_and_stats(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["stats.json", "train.parquet"]
 
 
+def test_written_files_get_the_mode_the_umask_asks_for(tmp_path):
+    # They are written into mkstemp files (0o600) and renamed into place: they were private to the writer.
+    previous = os.umask(0o022)
+    try:
+        assert main(["synthetic", "--n", "10", "--out", str(tmp_path)]) == 0
+    finally:
+        os.umask(previous)
+    assert {name: (tmp_path / name).stat().st_mode & 0o777 for name in os.listdir(tmp_path)} == {
+        "stats.json": 0o644, "train.parquet": 0o644}
+
+
 def test_gsm8k_command_with_tokenizer_filters_and_reports(tmp_path, gsm8k_dir, smollm2_tokenizer):
     tokenizer_dir = smollm2_tokenizer.name_or_path
     status = main(["gsm8k", "--source", str(gsm8k_dir), "--split", "test", "--tokenizer", str(tokenizer_dir),

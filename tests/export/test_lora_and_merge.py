@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -28,6 +29,17 @@ def test_saved_lora_reloads_with_peft_and_gives_the_same_logits(embedded_lora_di
     ids = embedded_tokenizer("What is 12 * 7?", return_tensors="pt")
     with torch.no_grad():
         assert torch.equal(reloaded(**ids).logits, embedded_peft(**ids).logits)
+
+
+def test_saved_lora_folder_and_files_follow_the_umask(embedded_peft, embedded_tokenizer, tmp_path):
+    previous = os.umask(0o022)
+    try:
+        out = save_lora(embedded_peft, embedded_tokenizer, tmp_path / "lora")
+    finally:
+        os.umask(previous)
+    assert out.stat().st_mode & 0o777 == 0o755  # was 0o700: the mkdtemp staging folder renamed into place
+    modes = {path.name: path.stat().st_mode & 0o777 for path in out.iterdir()}
+    assert "adapter_model.safetensors" in modes and set(modes.values()) == {0o644}, modes
 
 
 def test_save_lora_refuses_a_plain_model(embedded_dir, embedded_tokenizer, tmp_path):

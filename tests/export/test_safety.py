@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -28,6 +29,19 @@ def test_staged_dir_replaces_only_on_success(tmp_path):
             raise RuntimeError("disk died")
     assert (target / "weights").read_text() == "good"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+@pytest.mark.parametrize("umask, folder_mode, file_mode", [(0o022, 0o755, 0o644), (0o027, 0o750, 0o640)])
+def test_staged_dir_gets_the_mode_the_umask_asks_for(tmp_path, umask, folder_mode, file_mode):
+    # mkdtemp makes the staging folder 0o700; renamed into place, the export kept it (issue 20, item 7).
+    previous = os.umask(umask)
+    try:
+        with staged_output_dir(tmp_path / "model", kind="merged") as staging:
+            (staging / "config.json").write_text("{}")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "model").stat().st_mode & 0o777 == folder_mode
+    assert (tmp_path / "model" / "config.json").stat().st_mode & 0o777 == file_mode
 
 
 def test_disk_space_check_refuses_an_impossible_write(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 
@@ -84,3 +85,27 @@ def test_an_untrained_adapter_fails_the_lora_check(tmp_path):
     model.save_pretrained(tmp_path / "lora")
     with pytest.raises(LoraNotTrainedError, match="are zero"):
         verify_lora_trained(tmp_path / "lora")
+
+
+def test_saved_lora_folder_gets_the_mode_the_umask_asks_for(tmp_path):
+    # save_lora stages in a mkdtemp folder (0o700) and renames it to lora/: the run's lora/ was private.
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from grpo_training.backends import save_lora
+
+    tokenizer = AutoTokenizer.from_pretrained(embedded_model_path())
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1)
+    model = get_peft_model(LlamaForCausalLM(config), LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
+    previous = os.umask(0o022)
+    try:
+        lora_dir = save_lora(model, tokenizer, tmp_path / "run" / "lora")
+    finally:
+        os.umask(previous)
+    assert lora_dir.stat().st_mode & 0o777 == 0o755
+    modes = {path.name: path.stat().st_mode & 0o777 for path in lora_dir.iterdir()}
+    assert "adapter_model.safetensors" in modes and set(modes.values()) == {0o644}, modes
+    assert sorted(path.name for path in lora_dir.parent.iterdir()) == ["lora"]  # no staging folder left

@@ -111,3 +111,36 @@ def test_rollouts_use_the_kv_cache_under_gradient_checkpointing(tiny_dir, tmp_pa
         assert generation[0] > 1 and set(generation[1:]) == {1}, generation
     else:
         assert generation == sorted(generation) and generation[-1] > generation[0], generation
+
+
+def test_run_folder_readme_is_the_toolkits_card_not_trls(tiny_dir, tmp_path):
+    # TRL writes its automatic card ("fine-tuned version of [None](https://huggingface.co/None)") at every
+    # checkpoint; the run writes its own after training and evaluation (issue 20, item 7).
+    import os
+
+    from grpo_training.run import run_grpo
+
+    recipe = recipe_from_dict(tiny_recipe(
+        tiny_dir, tmp_path, grpo={"max_steps": 1, "save_steps": 1},
+        data={"synthetic_rows": 24, "eval_rows": 2},
+        evaluation={"max_new_tokens": 8, "batch_size": 2},
+    ))
+    previous = os.umask(0o022)
+    try:
+        result = run_grpo(recipe, backend="trl")
+    finally:
+        os.umask(previous)
+    run_dir = result.run_dir
+    assert (run_dir / "checkpoint-1").is_dir()  # TRL's card would have been written here, at the checkpoint
+    card = (run_dir / "README.md").read_text(encoding="utf-8")
+    assert "[None](https://huggingface.co/None)" not in card and 'model="None"' not in card
+    assert f"- {tiny_dir}" in card  # the base model
+    assert "- loader: gsm8k" in card and "- source: synthetic" in card
+    assert "```yaml\n" + (run_dir / "recipe.yaml").read_text(encoding="utf-8") in card  # the recipe as run
+    assert "| before" in card and "| after" in card  # the before/after table
+    assert f'PeftModel.from_pretrained(base, "{run_dir / "lora"}")' in card and "grpo-toolkit" in card
+    # mkdtemp staging and safetensors' private files: the run's folders and files follow the umask.
+    for folder in (run_dir / "lora", run_dir / "checkpoint-1"):
+        assert folder.stat().st_mode & 0o777 == 0o755, folder
+        assert (folder / "adapter_model.safetensors").stat().st_mode & 0o777 == 0o644, folder
+    assert (run_dir / "README.md").stat().st_mode & 0o777 == 0o644

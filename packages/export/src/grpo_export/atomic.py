@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -39,6 +40,51 @@ EXPORT_FILE_PATTERNS: dict[str, tuple[str, ...]] = {
 """What each kind of export writes: a folder without the marker that holds only such files is taken to be
 an export of that kind written before the marker existed."""
 _SCRATCH_PREFIXES = (".partial-", ".old-", ".work-")
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux: /proc/self/status;
+    elsewhere it is set and restored at once).
+
+    Example:
+        >>> 0 <= current_umask() <= 0o777
+        True
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def umask_modes(folder: str | Path) -> Path:
+    """Give `folder`, and every folder and file in it, the mode a plain `mkdir` / `open` would have given
+    them under the process's umask (0o777 / 0o666 less the umask; files executable by their owner keep
+    the execute bits). Call it on a staging folder before renaming it into place: `tempfile.mkdtemp`
+    makes the folder private (0o700), and safetensors >= 0.8 writes its files private (0o600) whatever the
+    umask (safetensors/safetensors#782), so the final folder would keep those modes. Links are left alone.
+
+    Example:
+        >>> import tempfile
+        >>> folder = umask_modes(tempfile.mkdtemp())
+        >>> oct(folder.stat().st_mode & 0o777) == oct(0o777 & ~current_umask())
+        True
+    """
+    folder = Path(folder)
+    mask = current_umask()
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_symlink():
+            continue
+        if path.is_dir() or path.stat().st_mode & 0o100:
+            path.chmod(0o777 & ~mask)
+        else:
+            path.chmod(0o666 & ~mask)
+    return folder
 
 
 def ensure_free_space(folder: Path, required_bytes: int, what: str = "the export") -> None:
@@ -142,7 +188,7 @@ def _remove_stale_scratch(target: Path) -> None:
 
 def scratch_dir(target: Path, purpose: str = "work") -> tempfile.TemporaryDirectory:
     """A temporary folder beside `target` for intermediate files (removed on exit; a killed export's is
-    removed by the next export of `target`).
+    removed by the next export of `target`). It stays private (0o700): nothing in it is renamed into place.
 
     Example:
         >>> import tempfile
@@ -185,6 +231,7 @@ def staged_output_dir(target: Path | str, *, kind: str, overwrite: bool = True) 
             try:
                 yield staging
                 write_marker(staging, kind=kind, writer="grpo_export")
+                umask_modes(staging)  # mkdtemp (0o700) and safetensors (0o600) ignore the umask
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grpo_training.lora_targets import check_lora_targets, resolve_target_modules
+from grpo_training.run_folders import umask_modes
 
 if TYPE_CHECKING:
     from grpo_training.config import Recipe
@@ -290,6 +291,7 @@ def save_lora(model: Any, tokenizer: Any, lora_dir: str | Path, state_dict: dict
         extra = {} if state_dict is None else {"state_dict": state_dict}
         model.save_pretrained(staging, safe_serialization=True, **extra)
         tokenizer.save_pretrained(staging)
+        umask_modes(staging)  # mkdtemp (0o700) and safetensors (0o600) ignore the umask
         if lora_dir.exists():
             old = lora_dir.with_name(f".{lora_dir.name}-old-{os.getpid()}")
             os.replace(lora_dir, old)

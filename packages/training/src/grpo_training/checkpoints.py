@@ -27,6 +27,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from grpo_training.run_folders import umask_modes
+
 logger = logging.getLogger(__name__)
 
 COMPLETE_MARKER = ".grpo_complete"
@@ -191,5 +193,6 @@ class CheckpointMarker(TrainerCallback):
         if state.is_world_process_zero:
             checkpoint_dir = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if checkpoint_dir.is_dir():
+                umask_modes(checkpoint_dir)  # safetensors >= 0.8 writes its files 0o600 whatever the umask
                 mark_complete(checkpoint_dir)
         return control

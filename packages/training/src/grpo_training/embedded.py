@@ -33,6 +33,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from grpo_training.run_folders import umask_modes
+
 logger = logging.getLogger(__name__)
 
 EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
@@ -152,10 +154,10 @@ def embedded_model_path(cache_dir: Path | None = None) -> Path:
             shutil.rmtree(stale, ignore_errors=True)
         gguf_file = embedded_gguf_path(cache_dir)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-        staging.chmod(0o755)  # mkdtemp makes it private; the cache may be shared
         try:
             _materialise(gguf_file, staging)
             (staging / _COMPLETE_MARKER).write_text("ok\n")
+            umask_modes(staging)  # mkdtemp and safetensors make them private; the cache may be shared
             try:
                 os.rename(staging, target)
             except OSError:

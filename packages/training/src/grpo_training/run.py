@@ -11,6 +11,7 @@ all. Everything a run writes lands in one folder:
         checkpoint-N/        Trainer checkpoints (`.grpo_complete` marks the finished ones)
         lora/                the trained adapter (safetensors) + tokenizer
         eval.json            before/after evaluation (when data.eval_rows > 0)
+        README.md            the model card: base model, data, evaluation, loading the LoRA, recipe
         swanlog/             SwanLab logs (mode local: `swanlab watch <run>/swanlog`)
         result.json          paths, steps, timings
 
@@ -47,6 +48,7 @@ from grpo_training.checkpoints import (
 )
 from grpo_training.config import Recipe, dump_recipe
 from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
+from grpo_training.model_card import no_trl_card, write_model_card
 from grpo_training.monitoring import (
     CompletionSampler,
     MetricsRecorder,
@@ -212,6 +214,7 @@ def build_trainer(
                                  train_dataset=prepared.train, callbacks=callbacks,
                                  eval_dataset=prepared.eval if eval_during_training else None)
     sampler.trainer = trainer
+    no_trl_card(trainer)  # TRL's card (base "None", no data or evaluation) would land in the run folder
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # the per-step table replaces its raw dicts
@@ -396,6 +399,7 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
                            global_step=trainer.state.global_step, train_seconds=train_seconds, eval_path=eval_path,
                            eval_reports=reports, metrics=read_metrics(run_dir / "metrics.jsonl"))
         if main:
+            write_model_card(run_dir, recipe, reports)
             _write_result(result, prepared)
         distributed.wait_for_everyone()  # every process returns once the folder is complete
         shutdown_vllm(model)
