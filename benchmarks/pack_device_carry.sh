@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs everything the GPU session carries into as few <= 62 MiB folders as it fits in (xz over
+# Packs everything the GPU session carries into as few <= 60 MiB folders as it fits in (xz over
 # installed trees: 415 MB of wheels travel as ~7 calls instead of 10):
 #   .carry-site/   site.tar.xz: unsloth, trl, bitsandbytes, ... (.whl-a, .whl-b, .devcarry/wheels) as /tmp/site
 #   .carry-vN/     vsite.tar.xz.partNN: the vllm 0.26.0 bundle (.vllm-*) as /tmp/vsite
@@ -25,7 +25,7 @@ pipt "$work/vsite" "$work"/vllm/*/*.whl
 rm -rf .carry-*
 mkdir -p .carry-site
 tar cf - -C "$work" site | xz -T2 -9 > .carry-site/site.tar.xz
-tar cf - -C "$work" vsite | xz -T2 -9 | split -b 62M -d - "$work/vpart"
+tar cf - -C "$work" vsite | xz -T2 -9 | split -b 60M -d - "$work/vpart"
 i=1
 for f in "$work"/vpart*; do mkdir -p ".carry-v$i" && mv "$f" ".carry-v$i/vsite.tar.xz.part$(printf %02d $i)"; i=$((i + 1)); done
 gguf=${SMOLLM2_GGUF:-$(hatch run python -c "from grpo_training.embedded import embedded_gguf_path; print(embedded_gguf_path())" | tail -1)}
