@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -164,29 +163,13 @@ def _character_lengths(rows: datasets.Dataset) -> dict[str, Any]:
 
 def _write_atomically(target: Path, write: Any) -> None:
     """Write via a temporary file beside ``target``, then rename it over ``target``."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp makes it private (0600); writers keep that mode
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # made by the writer: the umask's mode
     try:
-        write(Path(temporary))
+        write(temporary)
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
-
-
-def _current_umask() -> int:
-    """The process's umask, read without changing it where the system allows (Linux: /proc/self/status)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 if __name__ == "__main__":

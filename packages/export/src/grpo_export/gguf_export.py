@@ -272,6 +272,11 @@ def _vocabulary_advice(path: Path, metadata: dict) -> str:
             "files of the original model (tokenizer.json, tokenizer_config.json) and export again.")
 
 
+def _first_difference(got, want) -> int:
+    """Index of the first item where two sequences differ (the shorter one's length when one extends the other)."""
+    return next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+
+
 def check_tokenization(path: Path, reference: GgufReference, run: LlamaRun, metadata: dict) -> str:
     """llama.cpp's ids for the check texts must be the model tokenizer's, and its text for the tokenizer's ids the
     tokenizer's text; else `ExportVerificationError` naming the file, the first difference and what to do.
@@ -289,7 +294,7 @@ def check_tokenization(path: Path, reference: GgufReference, run: LlamaRun, meta
     checked = zip(reference.texts, reference.text_ids, run.token_ids, strict=True)
     for number, (text, want, got) in enumerate(checked, 1):
         if list(got) != list(want):
-            at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            at = _first_difference(got, want)
             raise ExportVerificationError(
                 f"Tokenization check of {path} failed: llama.cpp tokenizes check text {number} differently from the "
                 f"model's tokenizer, first at token {at}: llama.cpp {token(got, at)}, tokenizer {token(want, at)} "
@@ -297,7 +302,7 @@ def check_tokenization(path: Path, reference: GgufReference, run: LlamaRun, meta
                 f"the model was trained on. {_vocabulary_advice(path, metadata)}")
     for number, (want, got) in enumerate(zip(reference.decoded, run.detokenized, strict=True), 1):
         if got != want:
-            at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            at = _first_difference(got, want)
             raise ExportVerificationError(
                 f"Tokenization check of {path} failed: llama.cpp detokenizes check text {number}'s ids to other text "
                 f"than the model's tokenizer, first at character {at}: llama.cpp {got[max(at - 20, 0):at + 20]!r}, "

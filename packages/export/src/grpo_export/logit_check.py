@@ -39,16 +39,9 @@ def check_sequences(tokenizer, texts=CHECK_TEXTS) -> list[torch.Tensor]:
         >>> len(ids)  # doctest: +SKIP
         3
     """
-    sequences = []
-    for question, answer in texts:
-        if getattr(tokenizer, "chat_template", None):
-            ids = tokenizer.apply_chat_template([{"role": "user", "content": question},
-                                                 {"role": "assistant", "content": answer}],
-                                                tokenize=True, return_dict=True)["input_ids"]
-        else:
-            ids = tokenizer(f"{question}\n{answer}")["input_ids"]
-        sequences.append(torch.tensor(ids, dtype=torch.long))
-    return sequences
+    templated = bool(getattr(tokenizer, "chat_template", None))  # a template writes its special tokens itself
+    return [torch.tensor(tokenizer(text, add_special_tokens=not templated)["input_ids"], dtype=torch.long)
+            for text in check_strings(tokenizer, texts)]
 
 
 def check_strings(tokenizer, texts=CHECK_TEXTS) -> list[str]:

@@ -18,13 +18,11 @@ Example:
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from grpo_training.config import Recipe
-from grpo_training.run_folders import current_umask
 
 TOOLKIT = "grpo-toolkit"
 EMBEDDED_BASE = "embedded SmolLM2-135M-Instruct"
@@ -112,14 +110,7 @@ def model_card(run_dir: Path, recipe: Recipe, reports: Sequence[Any] = ()) -> st
 def write_model_card(run_dir: str | Path, recipe: Recipe, reports: Sequence[Any] = ()) -> Path:
     """Write `model_card(...)` to `<run_dir>/README.md` atomically (temp file + os.replace); returns its path."""
     run_dir = Path(run_dir)
-    path = run_dir / "README.md"
-    handle, temporary = tempfile.mkstemp(prefix=".README.md.", suffix=".tmp", dir=run_dir)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(model_card(run_dir, recipe, reports))
-        os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes it private
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    path, temporary = run_dir / "README.md", run_dir / ".README.md.tmp"
+    temporary.write_text(model_card(run_dir, recipe, reports), encoding="utf-8")
+    os.replace(temporary, path)
     return path

@@ -418,18 +418,17 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
 def shutdown_vllm(model: Any) -> None:
     """Stop the vLLM engine Unsloth attached to `model` (its KV-cache reservation is most of the GPU) and drop
     the references to it; the run is over, and the app's export needs the memory in a fresh process."""
-    from grpo_training.evaluation.engines import vllm_engine_of
+    from grpo_training.evaluation.engines import vllm_engine_holders
 
-    engine = vllm_engine_of(model)
-    if engine is None:
+    holders = vllm_engine_holders(model)
+    if not holders:
         return
     try:
-        engine.llm_engine.engine_core.shutdown()
+        holders[0].vllm_engine.llm_engine.engine_core.shutdown()
     except Exception as error:  # noqa: BLE001 - a vLLM without this call still frees what gc collects
         logger.info("vLLM engine shutdown: %s", error)
-    for holder in (model, getattr(model, "base_model", None), getattr(getattr(model, "base_model", None), "model", None)):
-        if holder is not None and getattr(holder, "vllm_engine", None) is not None:
-            holder.vllm_engine = None
+    for holder in holders:
+        holder.vllm_engine = None
 
 
 def release_accelerator_memory() -> None:

@@ -166,11 +166,19 @@ def vllm_engine_of(model: Any) -> Any | None:
         >>> vllm_engine_of(object()) is None
         True
     """
-    for candidate in (model, getattr(model, "base_model", None), getattr(getattr(model, "base_model", None), "model", None)):
-        engine = getattr(candidate, "vllm_engine", None)
-        if engine is not None:
-            return engine
-    return None
+    return next((holder.vllm_engine for holder in vllm_engine_holders(model)), None)
+
+
+def vllm_engine_holders(model: Any) -> list[Any]:
+    """The objects carrying a `vllm_engine`: the model, or the models a PEFT wrapper holds (Unsloth sets it on each).
+
+    Example:
+        >>> vllm_engine_holders(object())
+        []
+    """
+    base = getattr(model, "base_model", None)
+    return [holder for holder in (model, base, getattr(base, "model", None))
+            if holder is not None and getattr(holder, "vllm_engine", None) is not None]
 
 
 def choose_engine(requested: str, model: Any, tokenizer: Any, batch_size: int, lora_dir: str | Path | None) -> Any:
