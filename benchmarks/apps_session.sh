@@ -8,6 +8,9 @@
 #   a6 []                                    vLLM installed; eval through vLLM vs HF generate (benchmarks/eval_engines.py)
 #   a7 []                                    the R1 app at the Qwen3-8B shape through its train.py (a job; waits <= 570 s)
 #   a8 []                                    waits for it, then `push --dry-run`; results under $OUT
+# The Gemma-3 4B app (2026-12-02, second lease), four calls instead of eight (a call carries <= 64 MiB):
+#   s1 [.carry-site]; g1 [.carry-llama .devcarry .carry-v4] (the carried llama.cpp build installed, gemma3-4b built);
+#   a2 [.carry-v1]; a3 [.carry-v2]; g7 [.carry-v3] (vLLM installed, the app job started); g8 = a8 for it.
 # Carries are made here by benchmarks/pack_device_carry.sh (+ .carry-llama: bin-gcc12.tar.xz, a llama.cpp build of
 # this machine, and llama.cpp.tar.xz, the sources of the llama-cpp-python 0.3.36 sdist).
 set -u
@@ -27,6 +30,43 @@ job_wait() {  # wait for the app job up to $1 s
   [ -f /tmp/apps/rc ] && echo "app rc $(cat /tmp/apps/rc)" || echo "app still running"
 }
 case $step in
+g1)
+  cp .carry-v*/* /tmp/vparts/ 2>/dev/null
+  mkdir -p $home && tar xJf .carry-llama/llama.cpp.tar.xz -C $home && tar xJf .carry-llama/bin-gcc12.tar.xz -C $home
+  nproc; free -g | head -2; df -h /tmp /dev/shm | tail -2; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  python3 benchmarks/gpu_grpo.py build gemma3-4b --models /tmp/models 2>&1 | tail -1
+  df -h /tmp | tail -1 ;;
+g7)
+  cp .carry-v*/* /tmp/vparts/ 2>/dev/null; ls /tmp/vparts
+  [ -d /tmp/vsite/vllm ] || { cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp; }
+  python3 -c "import vllm, unsloth, trl; print(vllm.__version__, unsloth.__version__, trl.__version__)" 2>&1 | tail -1
+  rm -rf /tmp/apps/rc /tmp/runs
+  # random weights give every completion the same XML rewards (0): the LoRA could not train and the app would,
+  # rightly, refuse to export it; the R1 app's langid reward (varies on any text) is added, nothing else changes
+  (setsid bash -c "python3 benchmarks/apps_at_size.py run gemma3-4b --out /tmp/apps --disk /tmp -- \
+     python3 apps/gemma3_gsm8k/train.py --set model.name=/tmp/models/gemma3-4b \
+     --set data.source=/tmp/devcarry/gsm8k_head.jsonl --set data.config=null --set data.eval_rows=20 \
+     --set grpo.max_steps=2 --set grpo.save_steps=2 --set run.output_dir=/tmp/runs --set run.name=gemma3-4b \
+     --set run.report_to=none --set 'rewards.funcs=[xmlcount, soft_format, strict_format, integer, correctness, {name: language, params: {target: id}}]' \
+     --gguf q8_0 q4_k_m > /tmp/apps/console.txt 2>&1; echo \$? > /tmp/apps/rc" < /dev/null > /dev/null 2>&1 &)
+  sleep 10; job_wait 500 ;;
+g8)
+  job_wait 560
+  if [ -f /tmp/apps/rc ]; then
+    python3 benchmarks/export_at_size.py stage "push --dry-run" --results /tmp/apps/push.jsonl -- \
+      python3 -m grpo_export push /tmp/runs/gemma3-4b/merged_16bit you/gemma3-4b-grpo --dry-run 2>&1 | tail -4
+    cp /tmp/runs/gemma3-4b/merged_16bit/.grpo-export.json /tmp/apps/merged-checks.json 2>/dev/null
+    cp /tmp/runs/gemma3-4b/gguf/.grpo-export.json /tmp/apps/gguf-checks.json 2>/dev/null
+    cp /tmp/runs/gemma3-4b/eval.json /tmp/runs/gemma3-4b/train.log /tmp/apps/ 2>/dev/null
+    ls -la /tmp/runs/gemma3-4b /tmp/runs/gemma3-4b/gguf
+    tar czf $OUT/gemma3-4b.tar.gz -C /tmp/apps .
+  fi ;;
+g9)
+  timeout 500 python3 benchmarks/eval_engines.py apps/gemma3_gsm8k/recipe.yaml --set model.name=/tmp/models/gemma3-4b \
+    --set data.source=/tmp/devcarry/gsm8k_head.jsonl --set data.config=null --set data.eval_rows=${ROWS:-64} \
+    --set run.report_to=none --max-new-tokens 512 --hf-batch-size ${ROWS:-64} --out $OUT/eval_engines_gemma3-4b.json \
+    > $OUT/eval_engines_gemma3.log 2>&1
+  echo "eval_engines rc=$?"; tail -12 $OUT/eval_engines_gemma3.log ;;
 a1)
   export PYTHONPATH=/tmp/site:$PYTHONPATH  # diskcache for the bindings comes with s1: run s1 first next time
   nproc; free -g | head -2; df -h /tmp | tail -1; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
