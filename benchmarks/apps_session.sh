@@ -51,7 +51,7 @@ g7)
      --gguf q8_0 q4_k_m > /tmp/apps/console.txt 2>&1; echo \$? > /tmp/apps/rc" < /dev/null > /dev/null 2>&1 &)
   sleep 10; job_wait 500 ;;
 g8)
-  job_wait 560
+  job_wait ${WAIT:-560}
   if [ -f /tmp/apps/rc ]; then
     python3 benchmarks/export_at_size.py stage "push --dry-run" --results /tmp/apps/push.jsonl -- \
       python3 -m grpo_export push /tmp/runs/gemma3-4b/merged_16bit you/gemma3-4b-grpo --dry-run 2>&1 | tail -4

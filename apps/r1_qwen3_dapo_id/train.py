@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from grpo_export.run_export import export_run_in_fresh_process
-from grpo_training.app import app_setup, base_model_path, model_card_facts, print_run_summary
+from grpo_training.app import app_arguments, print_run_summary, train_in_fresh_process
 from grpo_training.clean_errors import exits_cleanly
 
 APP_DIR = Path(__file__).resolve().parent
@@ -32,19 +32,20 @@ APP_DIR = Path(__file__).resolve().parent
 
 @exits_cleanly  # a bad --set, an unsafe --resume change, bad data, an untrained LoRA: one `error:` line, exit 2
 def main(argv: list[str] | None = None) -> int:
-    recipe, args = app_setup(__doc__, APP_DIR, argv)  # the tutorial's recipe, or the CPU demo (said why)
-    from grpo_training import run_grpo  # imports trl: after app_setup chose the backend (Unsloth first)
+    args = app_arguments(__doc__, argv)
 
-    # 1-5: data -> rewards -> GRPO -> before/after evaluation (incl. Indonesian rate) -> LoRA (verified)
-    result = run_grpo(recipe, resume_from=args.resume)
+    # 1-5: data -> rewards -> GRPO -> before/after evaluation (incl. Indonesian rate) -> LoRA (verified),
+    # in a process of its own (`python -m grpo_training train`, Unsloth imported before trl): the tutorial's recipe,
+    # or the CPU demo (said why); the trainer and vLLM's reservation end with it
+    trained = train_in_fresh_process(args, APP_DIR)
 
     # 6-8: merged 16-bit -> GGUF -> Hub (the tutorial's save_pretrained_merged / _gguf / push_to_hub_merged),
-    # in a fresh process: nothing of the trainer or vLLM stays resident beside the export
-    exported = export_run_in_fresh_process(result.run_dir, base_model=base_model_path(recipe),
+    # in another fresh process, on a GPU nothing else holds
+    exported = export_run_in_fresh_process(trained.run_dir, base_model=trained.base_model,
                                            gguf_methods=args.gguf, model_name=APP_DIR.name,
                                            push_to=args.push_to_hub, private=args.private,
-                                           **model_card_facts(recipe), language=["en", "id"])
-    print_run_summary(result, exported.describe())
+                                           **trained.card_facts, language=["en", "id"])
+    print_run_summary(trained, exported.describe())
     return 0
 
 

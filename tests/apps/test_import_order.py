@@ -1,5 +1,6 @@
-"""Unsloth patches trl when it is imported, so on a GPU it must come first. The app scripts (and the
-`grpo-train` CLI) choose the backend, importing Unsloth when chosen, before anything imports trl.
+"""Unsloth patches trl when it is imported, so on a GPU it must come first. The `grpo-train` CLI, which is the
+apps' training process too, chooses the backend, importing Unsloth when chosen, before anything imports trl;
+the app's own process imports neither.
 
 On the H100 (2026-11-23) the apps' old import order logged "trl was imported before unsloth". Here,
 without a GPU, a fresh interpreter records whether trl was loaded at the moment the backend was chosen.
@@ -31,13 +32,15 @@ def spy(requested="auto", **kwargs):
 backends.select_backend = spy
 """
 
-APP_SETUP = SPY + """
+APP_PROCESS = SPY + """
 spec = importlib.util.spec_from_file_location("app_train", sys.argv[1])
 app = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(app)
 trl_after_import = "trl" in sys.modules
-recipe, args = app.app_setup(app.__doc__, app.APP_DIR, ["--demo", "--set", "grpo.max_steps=1"])
-print(json.dumps({"trl_after_import": trl_after_import, "choices": choices, "backend": recipe.run.backend}))
+# the training process stops at the recipe check, after it chose its backend
+status = app.main(["--demo", "--set", "grpo.max_steps=1", "--set", "grpo.no_such_field=1"])
+print(json.dumps({"trl_after_import": trl_after_import, "choices": choices, "status": status,
+                  "heavy": sorted(name for name in ("trl", "unsloth", "vllm", "transformers") if name in sys.modules)}))
 """
 
 CLI_CHECK = SPY + """
@@ -56,13 +59,13 @@ def run_python(code: str, *args: str) -> dict:
 
 
 @pytest.mark.parametrize("app", sorted(path.name for path in APPS.iterdir() if (path / "train.py").is_file()))
-def test_app_chooses_the_backend_before_trl_is_imported(app: str) -> None:
-    seen = run_python(APP_SETUP, str(APPS / app / "train.py"))
+def test_app_trains_in_a_process_of_its_own_and_never_imports_trl(app: str) -> None:
+    # The app's process only chooses the recipe and waits: the training process (`python -m grpo_training train`,
+    # whose backend-before-trl order the next test checks) holds the trainer and vLLM, and ends before the export.
+    seen = run_python(APP_PROCESS, str(APPS / app / "train.py"))
     assert seen["trl_after_import"] is False, f"importing apps/{app}/train.py imports trl"
-    assert seen["choices"], "app_setup chose no backend"
-    first = seen["choices"][0]
-    assert first["import_early"] is True and first["trl_loaded"] is False
-    assert first["requested"] == seen["backend"] == "auto"
+    assert seen["status"] == 2, "the training process's recipe error is the app's exit status"
+    assert seen["choices"] == [] and seen["heavy"] == [], seen
 
 
 def test_cli_chooses_the_backend_before_trl_is_imported() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grpo_training import cli
-from grpo_training.app import app_setup
+from grpo_training.app import app_argument_parser, training_command
 from grpo_training.config import DEMO_RECIPE, dump_recipe, load_recipe
 from grpo_training.resume import ResumeError
 
@@ -35,15 +35,23 @@ def load_app(name: str):
     return module
 
 
+def app_recipe(argv: list[str]):
+    """The recipe an app's training process runs for `argv`: the app's `python -m grpo_training train` command,
+    read by that command's own parser and recipe loader."""
+    command = training_command(app_argument_parser("x").parse_args(argv), APP_DIR, Path("trained.json"))
+    assert command[2:4] == ["grpo_training", "train"]
+    return cli.load_train_recipe(cli.build_train_parser().parse_args(command[4:]))
+
+
 def test_app_resume_continues_with_the_runs_own_recipe(run_dir):
-    recipe, _ = app_setup("x", APP_DIR, ["--demo", "--resume", str(run_dir)])  # no --set repeated
+    recipe = app_recipe(["--demo", "--resume", str(run_dir)])  # no --set repeated
     assert recipe.grpo["max_steps"] == 7 and recipe.grpo["max_completion_length"] == 48
     assert (recipe.data.eval_rows, recipe.data.synthetic_rows, recipe.run.name) == (8, 64, "started")
 
 
 def test_app_resume_allows_a_larger_max_steps_and_keeps_the_rest(run_dir):
-    recipe, _ = app_setup("x", APP_DIR, ["--resume", str(run_dir), "--set", "grpo.max_steps=12",
-                                         "--set", "data.eval_rows=8"])  # repeating a recorded value is no change
+    recipe = app_recipe(["--resume", str(run_dir), "--set", "grpo.max_steps=12",
+                         "--set", "data.eval_rows=8"])  # repeating a recorded value is no change
     assert recipe.grpo["max_steps"] == 12 and recipe.data.eval_rows == 8 and recipe.grpo["max_completion_length"] == 48
 
 
@@ -54,7 +62,7 @@ def test_app_resume_allows_a_larger_max_steps_and_keeps_the_rest(run_dir):
 def test_app_resume_refuses_an_unsafe_override_naming_the_field(run_dir, override, field):
     recorded = (run_dir / "recipe.yaml").read_text()
     with pytest.raises(ResumeError) as error:
-        app_setup("x", APP_DIR, ["--resume", str(run_dir), "--set", override])
+        app_recipe(["--resume", str(run_dir), "--set", override])
     assert str(error.value).startswith(f"{field}: ")
     assert (run_dir / "recipe.yaml").read_text() == recorded
 
@@ -99,9 +107,9 @@ def test_cli_resume_uses_the_same_rules(run_dir, tmp_path, capsys):
     (["--demo", "--set", "learning_rate"], "error: override 'learning_rate': expected section.field=value"),
     (["--resume", "/no/such/run"], "error: --resume /no/such/run: no such run folder\n"),
 ])
-def test_apps_print_the_clis_one_line_errors(argv, message, capsys):
-    assert load_app("phi4_gsm8k").main(argv) == 2
-    err = capsys.readouterr().err
+def test_apps_print_the_clis_one_line_errors(argv, message, capfd):
+    assert load_app("phi4_gsm8k").main(argv) == 2  # the training process's line, passed on once
+    err = capfd.readouterr().err
     assert err.startswith(message) and "Traceback" not in err and err.count("\n") == 1, err
 
 
@@ -115,3 +123,17 @@ def test_an_untrained_lora_is_a_clean_error_too(capsys):
 
     assert main() == 2
     assert capsys.readouterr().err == "error: all 60 lora_B tensors in lora/adapter_model.safetensors are zero\n"
+
+
+def test_a_failed_stage_process_passes_its_status_on_and_says_nothing_twice(capsys):
+    from grpo_training.clean_errors import StageProcessFailed, exits_cleanly
+
+    @exits_cleanly
+    def main(returncode: int) -> int:
+        raise StageProcessFailed("training", returncode)
+
+    assert main(2) == 2 and capsys.readouterr().err == ""  # its `error:` line is the user's one line
+    assert main(1) == 1
+    assert capsys.readouterr().err == "error: the training process exited with status 1; its messages are above\n"
+    assert main(-9) == 137
+    assert "killed by signal 9 (out of host memory?)" in capsys.readouterr().err

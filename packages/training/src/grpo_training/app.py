@@ -1,9 +1,12 @@
-"""What every app script under `apps/` shares: its command line, and choosing the recipe to run
-(the tutorial's, or the CPU demo when asked for or when no GPU is present, saying why).
+"""What every app script under `apps/` shares: its command line, choosing the recipe to run (the tutorial's,
+or the CPU demo when asked for or when no GPU is present, saying why), and running the training in a
+process of its own.
 
-`app_setup` chooses the training backend from the recipe file before anything imports trl: on a
-GPU it imports Unsloth first, as Unsloth requires (its patches of trl apply only then). So an app
-script imports `run_grpo` after `app_setup`, and this module imports the recipe module lazily.
+An app is two stages, each in a fresh process: training (`python -m grpo_training train`, which imports
+Unsloth before trl on a GPU) and export (`python -m grpo_export run`). When the training process ends, the
+trainer, the optimizer state and vLLM's reservation (most of the GPU: 99.5 GiB of an H200 at the Gemma-3 4B
+shape, still held after the engine was shut down in-process) end with it, so the export starts on a free GPU.
+The app's own process only chooses and waits; it never imports trl.
 
 Example:
     >>> parser = app_argument_parser("Tutorial 1: Phi-4 on GSM8K.")
@@ -15,12 +18,19 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from grpo_training.backends import cuda_available, select_backend
-from grpo_training.recipe_files import DEMO_RECIPE, peek_backend
+from grpo_training.backends import cuda_available
+from grpo_training.clean_errors import StageProcessFailed
+from grpo_training.recipe_files import DEMO_RECIPE
 
 if TYPE_CHECKING:
     from grpo_training.config import Recipe
@@ -87,38 +97,95 @@ def app_recipe_source(args: argparse.Namespace, app_dir: Path) -> tuple[Path, li
     return Path(recipe_path), overrides
 
 
-def app_setup(description: str, app_dir: Path, argv: list[str] | None = None) -> tuple[Recipe, argparse.Namespace]:
-    """Start an app: console logging, its command line, the backend (Unsloth imported before trl when it
-    is chosen), and the recipe to run (see `app_recipe_source`).
-
-    With `--resume RUN_DIR` the recipe is the run's own `recipe.yaml`, with only the `--set` overrides
-    that are safe mid-run (`grpo_training.resume.load_resume_recipe`, the same code path as
-    `python -m grpo_training train --resume`); `--demo` then changes nothing.
+def app_arguments(description: str, argv: list[str] | None = None) -> argparse.Namespace:
+    """Console logging and the app's parsed command line (see `app_argument_parser`).
 
     Example:
-        >>> recipe, args = app_setup("x", Path("apps/phi4_gsm8k"), ["--demo"])
-        >>> recipe.model.name is None, args.gguf
-        (True, ['q8_0'])
+        >>> app_arguments("x", ["--gguf", "q4_k_m"]).gguf
+        ['q4_k_m']
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    args = app_argument_parser(description).parse_args(argv)
+    return app_argument_parser(description).parse_args(argv)
+
+
+def training_command(args: argparse.Namespace, app_dir: Path, result_file: Path) -> list[str]:
+    """The `python -m grpo_training train` command line for an app's arguments (reads no recipe).
+
+    With `--resume RUN_DIR` the training process continues the run with its own `recipe.yaml` and only the
+    `--set` overrides that are safe mid-run (`grpo_training.resume`); `--demo` then changes nothing.
+
+    Example:
+        >>> args = app_argument_parser("x").parse_args(["--demo", "--set", "grpo.max_steps=2"])
+        >>> training_command(args, Path("apps/phi4_gsm8k"), Path("r.json"))[2:]
+        ['grpo_training', 'train', '.../demo_cpu.yaml', '--set', 'grpo.max_steps=2', '--result-file', 'r.json']
+    """
+    command = [sys.executable, "-m", "grpo_training", "train"]
     if args.resume is not None:
-        from grpo_training.resume import load_resume_recipe, recorded_recipe_path
-
-        recipe_path = recorded_recipe_path(args.resume, args.recipe)
+        command += ([str(args.recipe)] if args.recipe else []) + ["--resume", str(args.resume)]
         overrides = list(args.set) + ([f"run.backend={args.backend}"] if args.backend else [])
-        select_backend(peek_backend(recipe_path, overrides), import_early=True, log=False)
-        recipe = load_resume_recipe(args.resume, overrides)
-        logger.info("Resume: %s with its own recipe %s%s", args.resume, recipe_path,
-                    f" and {', '.join(overrides)}" if overrides else "")
-        return recipe, args
-    recipe_path, overrides = app_recipe_source(args, app_dir)
-    select_backend(peek_backend(recipe_path, overrides), import_early=True, log=False)
-    from grpo_training.config import load_recipe
+    else:
+        recipe_path, overrides = app_recipe_source(args, app_dir)
+        command.append(str(recipe_path))
+    for override in overrides:
+        command += ["--set", override]
+    return command + ["--result-file", str(result_file)]
 
-    recipe = load_recipe(recipe_path, overrides)
-    logger.info("Recipe: %s%s", recipe_path, f" with {', '.join(overrides)}" if overrides else "")
-    return recipe, args
+
+@dataclass
+class TrainedRun:
+    """What the training process reported (`python -m grpo_training train --result-file`)."""
+
+    run_dir: Path
+    lora_dir: Path
+    metrics_path: Path
+    curve_path: Path
+    eval_path: Path | None
+    base_model: str
+    card_facts: dict = field(default_factory=dict)
+    pid: int = 0
+
+    @staticmethod
+    def write(result: Any, recipe: Recipe, path: Path) -> None:
+        """Record a finished `run_grpo` result for the app that started this training process."""
+        facts = {key: str(getattr(result, key)) for key in ("run_dir", "lora_dir", "metrics_path", "curve_path")}
+        facts.update(eval_path=str(result.eval_path) if result.eval_path else None, base_model=base_model_path(recipe),
+                     card_facts=model_card_facts(recipe), pid=os.getpid())
+        Path(path).write_text(json.dumps(facts), encoding="utf-8")
+
+    @classmethod
+    def from_file(cls, path: Path) -> TrainedRun:
+        facts = json.loads(Path(path).read_text(encoding="utf-8"))
+        paths = {key: Path(facts[key]) for key in ("run_dir", "lora_dir", "metrics_path", "curve_path")}
+        return cls(**paths, eval_path=Path(facts["eval_path"]) if facts.get("eval_path") else None,
+                   base_model=facts["base_model"], card_facts=facts["card_facts"], pid=facts["pid"])
+
+
+def train_in_fresh_process(args: argparse.Namespace, app_dir: Path) -> TrainedRun:
+    """Run an app's steps 1-5 (data, rewards, GRPO, evaluation, LoRA) in a new Python process and return what
+    it reported; its output goes straight to the console. A failure raises `StageProcessFailed` (the process
+    printed its own `error:` line or traceback); `exits_cleanly` turns that into its exit status.
+
+    Example:
+        >>> trained = train_in_fresh_process(app_arguments("x", ["--demo"]), Path("apps/phi4_gsm8k"))  # doctest: +SKIP
+        >>> trained.lora_dir.name  # doctest: +SKIP
+        'lora'
+    """
+    handle, name = tempfile.mkstemp(prefix="grpo-trained-", suffix=".json")
+    os.close(handle)
+    result_file = Path(name)
+    try:
+        command = training_command(args, Path(app_dir), result_file)
+        process = subprocess.Popen(command)
+        try:
+            returncode = process.wait()
+        except KeyboardInterrupt:  # the training process had the same Ctrl-C: let it end its own way
+            process.wait()
+            raise
+        if returncode != 0:
+            raise StageProcessFailed("training", returncode)
+        return TrainedRun.from_file(result_file)
+    finally:
+        result_file.unlink(missing_ok=True)
 
 
 def base_model_path(recipe: Recipe) -> str:
@@ -154,7 +221,7 @@ def model_card_facts(recipe: Recipe) -> dict:
             "datasets": [] if source == "synthetic" or looks_like_path(source) else [source]}
 
 
-def print_run_summary(result, exported_lines: str = "") -> None:
+def print_run_summary(result: TrainedRun, exported_lines: str = "") -> None:
     """Print where a run's artefacts are, and how to open its SwanLab dashboard."""
     lines = [f"\nRun folder {result.run_dir}", f"  LoRA           {result.lora_dir}"]
     if exported_lines:

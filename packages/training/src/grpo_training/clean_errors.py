@@ -41,6 +41,23 @@ USER_ERRORS: dict[str, tuple[str, ...]] = {
 Entry = TypeVar("Entry", bound=Callable[..., int])
 
 
+class StageProcessFailed(Exception):
+    """A stage run in a process of its own failed; that process has already said why (its `error:` line or
+    its traceback), so the entry point only passes its exit status on.
+
+    Example:
+        >>> StageProcessFailed("training", -9).exit_status
+        137
+    """
+
+    def __init__(self, stage: str, returncode: int) -> None:
+        self.stage, self.returncode = stage, returncode
+        self.exit_status = returncode if returncode > 0 else 128 - returncode
+        super().__init__(f"the {stage} process exited with status {returncode}" if returncode > 0 else
+                         f"the {stage} process was killed by signal {-returncode}"
+                         + (" (out of host memory?)" if returncode == -9 else ""))
+
+
 def user_error_types() -> tuple[type[BaseException], ...]:
     """The user-fixable error classes of the modules imported so far.
 
@@ -74,6 +91,10 @@ def exits_cleanly(entry: Entry) -> Entry:
     def wrapper(*args: Any, **kwargs: Any) -> int:
         try:
             return entry(*args, **kwargs)
+        except StageProcessFailed as failed:
+            if failed.returncode != EXIT_STATUS:  # its own `error:` line is already above
+                print(f"error: {failed}; its messages are above", file=sys.stderr)
+            return failed.exit_status
         except Exception as error:
             if not isinstance(error, user_error_types()):
                 raise
