@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grpo_training import cli
+from grpo_training import cli, train_command
 from grpo_training.app import app_argument_parser, training_command
 from grpo_training.config import DEMO_RECIPE, dump_recipe, load_recipe
 from grpo_training.resume import ResumeError
@@ -40,7 +40,7 @@ def app_recipe(argv: list[str]):
     read by that command's own parser and recipe loader."""
     command = training_command(app_argument_parser("x").parse_args(argv), APP_DIR, Path("trained.json"))
     assert command[2:4] == ["grpo_training", "train"]
-    return cli.load_train_recipe(cli.build_train_parser().parse_args(command[4:]))
+    return train_command.load_train_recipe(train_command.build_train_parser().parse_args(command[4:]))
 
 
 def test_app_resume_continues_with_the_runs_own_recipe(run_dir):

@@ -119,7 +119,7 @@ def main_launch(argv: list[str]) -> int:
     if args.cpu and args.config == "fsdp":
         print("note: --cpu with --config fsdp: accelerate runs CPU processes as plain data parallel "
               "(its FSDP needs GPUs)", file=sys.stderr)
-    from grpo_training.cli import main_train
+    from grpo_training.train_command import main_train
 
     # A bad recipe or option fails now, once, instead of once per process after torchrun started them.
     status = main_train([*train_args, "--check"])
