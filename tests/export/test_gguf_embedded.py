@@ -175,3 +175,37 @@ def test_the_16_bit_intermediate_is_gone_before_the_converter_writes_q8_0():
     assert (kept.intermediate, kept.quantised, kept.direct) == ("f16", ("q4_k_m",), ("q8_0",))
     assert plan_gguf(["q8_0", "bf16"]).intermediate is None
     assert plan_gguf(["bf16", "q5_k_m"]).intermediate == "bf16"
+
+
+def test_the_intermediate_goes_to_the_work_dir_and_is_counted_there(embedded_tokenizer, tmp_path, monkeypatch):
+    """At 14.66 B the output's disk may not hold merged + intermediate + K-quants (29 + 29 + 9 GB): the intermediate
+    can go to another disk or a RAM disk ($GRPO_EXPORT_WORK_DIR), and each file system's free space is checked for
+    what it will hold."""
+    from grpo_export import gguf_export
+
+    model_dir = make_tiny_model("llama", tmp_path / "tiny", embedded_tokenizer)
+    converted = []
+    real_convert = gguf_export.convert_to_gguf
+
+    def convert_and_record(source, out_path, *args, **kwargs):  # the real converter, its output path noted
+        converted.append(out_path)
+        return real_convert(source, out_path, *args, **kwargs)
+
+    monkeypatch.setattr(gguf_export, "convert_to_gguf", convert_and_record)
+    work = tmp_path / "ram-disk"
+    work.mkdir()
+    monkeypatch.setenv("GRPO_EXPORT_WORK_DIR", str(work))
+    paths = to_gguf(model_dir, tmp_path / "run" / "gguf", ["q4_k_m"], model_name="tiny")
+    assert [p.name for p in paths] == ["tiny.Q4_K_M.gguf"]
+    assert converted[0].name == "tiny.F16.gguf" and converted[0].parent.parent == work
+    assert list(work.iterdir()) == [] and not list((tmp_path / "run").glob(".gguf.*"))  # nothing left behind
+
+    plan = plan_gguf(["q8_0", "q4_k_m"])
+    n = 14.66e9
+    assert plan.peak_bytes(["q8_0", "q4_k_m"], n, intermediate_elsewhere=True) == pytest.approx((1.07 + 0.61) * n)
+    assert plan.scratch_bytes(["q8_0", "q4_k_m"], n) == pytest.approx(2.0 * n)
+    assert plan_gguf(["f16", "q4_k_m"]).scratch_bytes(["f16", "q4_k_m"], n) == 0.0  # asked for: in the output
+
+    monkeypatch.setenv("GRPO_EXPORT_WORK_DIR", str(tmp_path / "no-such-folder"))
+    with pytest.raises(ExportError, match=r"\$GRPO_EXPORT_WORK_DIR .*no-such-folder: no such folder"):
+        to_gguf(model_dir, tmp_path / "run2" / "gguf", ["q4_k_m"])

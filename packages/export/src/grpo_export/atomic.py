@@ -186,9 +186,10 @@ def _remove_stale_scratch(target: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def scratch_dir(target: Path, purpose: str = "work") -> tempfile.TemporaryDirectory:
-    """A temporary folder beside `target` for intermediate files (removed on exit; a killed export's is
-    removed by the next export of `target`). It stays private (0o700): nothing in it is renamed into place.
+def scratch_dir(target: Path, purpose: str = "work", where: Path | None = None) -> tempfile.TemporaryDirectory:
+    """A temporary folder for intermediate files, beside `target` or in `where` (removed on exit; a killed
+    export's beside `target` is removed by the next export of `target`). It stays private (0o700): nothing in it
+    is renamed into place, so it may be on another file system.
 
     Example:
         >>> import tempfile
@@ -196,7 +197,7 @@ def scratch_dir(target: Path, purpose: str = "work") -> tempfile.TemporaryDirect
         ...     Path(work).name.startswith(".gguf.work-")
         True
     """
-    return tempfile.TemporaryDirectory(prefix=f".{target.name}.{purpose}-", dir=target.parent)
+    return tempfile.TemporaryDirectory(prefix=f".{target.name}.{purpose}-", dir=where or target.parent)
 
 
 @contextmanager

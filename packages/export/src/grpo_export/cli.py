@@ -45,7 +45,7 @@ def _gguf(args) -> None:
 
     report: list[dict] = []
     paths = to_gguf(args.merged_dir, args.out_dir, args.methods, model_name=args.model_name,
-                    overwrite=args.overwrite, report=report)
+                    overwrite=args.overwrite, work_dir=args.work_dir, report=report)
     for figures in report:
         calibrated = (f" = {figures['ratio']:.2f} x its type's rounding ({figures['calibrated_against']}), checked"
                       if "ratio" in figures else " (not checked for this type)")
@@ -74,7 +74,7 @@ def _run(args) -> None:
 
     exported = export_run(args.run_dir, base_model=args.base, gguf_methods=args.gguf, model_name=args.model_name,
                           push_to=args.push_to, private=args.private, card_base_model=args.card_base_model,
-                          datasets=args.dataset, language=args.language)
+                          datasets=args.dataset, language=args.language, gguf_work_dir=args.work_dir)
     if args.json:
         print(json.dumps({"run_dir": str(exported.run_dir), "merged_dir": str(exported.merged_dir),
                           "gguf_files": [str(p) for p in exported.gguf_files],
@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     gguf.add_argument("--methods", nargs="+", default=["q8_0"], help="e.g. q8_0 f16 q4_k_m q5_k_m (default q8_0)")
     gguf.add_argument("--model-name", help="file name stem (default: merged_dir's name)")
     gguf.set_defaults(run=_gguf)
+    work_help = ("where the 16-bit intermediate of K-quants goes (default: $GRPO_EXPORT_WORK_DIR, else beside the "
+                 "output): another disk or a RAM disk when the output's disk is short")
+    gguf.add_argument("--work-dir", help=work_help)
 
     for sub in (lora, merged, gguf):
         sub.add_argument("--no-overwrite", dest="overwrite", action="store_false",
@@ -124,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--base", required=True, help="the base model the LoRA was trained on (folder or Hub id)")
     run.add_argument("--gguf", nargs="*", default=["q8_0"], help="GGUF methods (none: no GGUF)")
     run.add_argument("--model-name", help="GGUF file name stem (default: the run folder's name)")
+    run.add_argument("--work-dir", help=work_help)
     run.add_argument("--push-to", help="Hub repo id for the merged model")
     run.add_argument("--private", action="store_true")
     run.add_argument("--card-base-model", help="base model named in the card when --base is a folder")

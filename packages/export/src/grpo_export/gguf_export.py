@@ -375,11 +375,19 @@ class GgufPlan:
     quantised: tuple[str, ...]
     direct: tuple[str, ...]
 
-    def peak_bytes(self, chosen: list[str], n_weights: float) -> float:
-        """The most bytes the plan's files hold at once (the intermediate + K-quants, or all files at the end)."""
+    def peak_bytes(self, chosen: list[str], n_weights: float, intermediate_elsewhere: bool = False) -> float:
+        """The most bytes the plan's files hold at once in the output folder (the intermediate + K-quants, or all
+        files at the end); `intermediate_elsewhere`: an intermediate that was not asked for is in a work folder on
+        another file system (see `scratch_bytes`)."""
         size = {m: BYTES_PER_WEIGHT.get(m, 2.0) * n_weights for m in (*chosen, self.intermediate or "f16")}
-        with_intermediate = (size[self.intermediate] if self.intermediate else 0) + sum(size[m] for m in self.quantised)
+        counted = self.intermediate and not (intermediate_elsewhere and self.intermediate not in chosen)
+        with_intermediate = (size[self.intermediate] if counted else 0) + sum(size[m] for m in self.quantised)
         return max(with_intermediate, sum(size[m] for m in chosen))
+
+    def scratch_bytes(self, chosen: list[str], n_weights: float) -> float:
+        """Bytes the work folder holds at most: the intermediate, when it was not asked for."""
+        needed = self.intermediate and self.intermediate not in chosen
+        return BYTES_PER_WEIGHT.get(self.intermediate, 2.0) * n_weights if needed else 0.0
 
 
 def plan_gguf(methods: list[str]) -> GgufPlan:
@@ -391,8 +399,38 @@ def plan_gguf(methods: list[str]) -> GgufPlan:
     return GgufPlan(intermediate, quantised, tuple(m for m in methods if m in CONVERTER_TYPES and m != intermediate))
 
 
+WORK_DIR_ENV = "GRPO_EXPORT_WORK_DIR"
+
+
+def gguf_work_dir(work_dir: str | Path | None, out_dir: Path) -> Path:
+    """The folder for `to_gguf`'s intermediate files: `work_dir`, else `$GRPO_EXPORT_WORK_DIR`, else `out_dir`'s
+    parent. A folder that was named must exist.
+
+    Example:
+        >>> gguf_work_dir("/tmp", Path("/runs/r/gguf"))
+        PosixPath('/tmp')
+    """
+    named = work_dir or os.environ.get(WORK_DIR_ENV)
+    if not named:
+        return out_dir.parent
+    folder = Path(named).absolute()
+    if not folder.is_dir():
+        source = "work_dir" if work_dir else f"${WORK_DIR_ENV}"
+        raise ExportError(f"{source} {folder}: no such folder; create it, or leave it unset to work beside {out_dir}")
+    return folder
+
+
+def same_file_system(first: Path, second: Path) -> bool:
+    """Whether two existing-or-not folders are on one file system (their nearest existing parents are)."""
+    def device(path: Path) -> int:
+        while not path.exists():
+            path = path.parent
+        return path.stat().st_dev
+    return device(first) == device(second)
+
+
 def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS, *, model_name: str | None = None,
-            overwrite: bool = True, cache_dir: str | Path | None = None,
+            overwrite: bool = True, cache_dir: str | Path | None = None, work_dir: str | Path | None = None,
             write_modelfile: bool = True, report: list | None = None) -> list[Path]:
     """Convert a merged model folder to one or more GGUF files in `out_dir`, with an Ollama Modelfile.
 
@@ -407,6 +445,9 @@ def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS
         methods: one name or several; default "q8_0" (as Unsloth). Unsloth aliases accepted.
         model_name: file name stem; default: `merged_dir`'s name.
         cache_dir: where llama.cpp's tools are cached (default `$GRPO_CACHE` or ~/.cache/grpo-toolkit).
+        work_dir: where the 16-bit intermediate of K-quants goes (default `$GRPO_EXPORT_WORK_DIR`, else beside
+            `out_dir`): another disk, or a RAM disk, when the output's disk cannot hold the merged model, the
+            intermediate and the K-quants at once (14.66 B: 29 + 29 + 9 GB).
         report: if a list is given, one dict of verification figures per file is appended to it.
 
     Returns:
@@ -425,11 +466,15 @@ def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS
     weight_bytes = sum(p.stat().st_size for p in merged_dir.glob("*.safetensors"))
     n_weights = weight_bytes / 2  # a 16-bit checkpoint; over-estimates for fp32 ones, which is the safe side
     plan = plan_gguf(chosen)
-    ensure_free_space(out_dir.parent, int(plan.peak_bytes(chosen, n_weights)), f"GGUF export to {out_dir}")
+    work_dir = gguf_work_dir(work_dir, out_dir)
+    elsewhere = not same_file_system(work_dir, out_dir.parent)
+    ensure_free_space(out_dir.parent, int(plan.peak_bytes(chosen, n_weights, elsewhere)), f"GGUF export to {out_dir}")
+    if elsewhere:
+        ensure_free_space(work_dir, int(plan.scratch_bytes(chosen, n_weights)), f"the GGUF intermediate in {work_dir}")
 
     steps = bool(plan.intermediate) + len(plan.quantised) + len(plan.direct) + len(chosen) + 1
     with staged_output_dir(out_dir, kind="gguf", overwrite=overwrite) as staging, \
-            scratch_dir(out_dir) as work, \
+            scratch_dir(out_dir, where=work_dir) as work, \
             tqdm(total=steps, desc=f"GGUF {model_name}", unit="step") as progress:
         work = Path(work)
         log_path = work / "llama.cpp.log"

@@ -65,7 +65,7 @@ class RunExport:
 def export_run(run_dir: str | Path, *, base_model: str, gguf_methods: list[str] | tuple[str, ...] = ("q8_0",),
                model_name: str | None = None, push_to: str | None = None, private: bool = False,
                card_base_model: str | None = None, datasets: list[str] | None = None,
-               language: list[str] | None = None) -> RunExport:
+               language: list[str] | None = None, gguf_work_dir: str | Path | None = None) -> RunExport:
     """Merge `<run_dir>/lora` into `base_model` as `<run_dir>/merged_16bit`, convert it to GGUF in
     `<run_dir>/gguf` (no methods: no GGUF), and push the merged model to `push_to` when given. Every
     artefact is verified before it is renamed into place (see `merge` and `to_gguf`).
@@ -77,6 +77,7 @@ def export_run(run_dir: str | Path, *, base_model: str, gguf_methods: list[str] 
         model_name: GGUF file-name stem (default: the run folder's name).
         push_to: Hub repo id for the merged model; the token comes from the environment / login only.
         card_base_model: base model named in the card when `base_model` is a local folder.
+        gguf_work_dir: where GGUF's 16-bit intermediate goes (see `to_gguf`; default `$GRPO_EXPORT_WORK_DIR`).
 
     Example:
         >>> export_run("runs/demo", base_model="HuggingFaceTB/SmolLM2-135M-Instruct", gguf_methods=[])  # doctest: +SKIP
@@ -89,7 +90,8 @@ def export_run(run_dir: str | Path, *, base_model: str, gguf_methods: list[str] 
     merged = merge(base_model, lora_dir, run_dir / "merged_16bit")
     if gguf_methods:
         logger.info("Stage: GGUF %s", " ".join(gguf_methods))
-    gguf_files = to_gguf(merged, run_dir / "gguf", list(gguf_methods), model_name=model_name or run_dir.name) \
+    gguf_files = to_gguf(merged, run_dir / "gguf", list(gguf_methods), model_name=model_name or run_dir.name,
+                         work_dir=gguf_work_dir) \
         if gguf_methods else []
     pushed = None
     if push_to:
