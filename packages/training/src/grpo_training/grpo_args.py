@@ -28,7 +28,9 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from grpo_training.config import GRPOSettings, Recipe, RecipeError
+from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe_grpo import GRPOSettings
+from grpo_training.recipe_sections import Recipe
 
 logger = logging.getLogger(__name__)
 

@@ -46,7 +46,8 @@ from grpo_training.checkpoints import (
     quarantine_incomplete,
     step_of_checkpoint,
 )
-from grpo_training.config import Recipe, dump_recipe
+from grpo_training.recipe_loading import dump_recipe
+from grpo_training.recipe_sections import Recipe
 from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
 from grpo_training.model_card import no_trl_card, write_model_card
 from grpo_training.monitoring import (
