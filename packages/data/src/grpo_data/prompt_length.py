@@ -46,6 +46,17 @@ class PromptLengthStats:
         return {**asdict(self), "rows_dropped": self.rows_dropped}
 
 
+def completion_budget(max_seq_length: int, max_prompt_length: int) -> int:
+    """The completion token budget a sequence budget leaves after the prompt budget (the one place this
+    default is computed; < 1 means no room, which each caller reports in its own terms).
+
+    Example:
+        >>> completion_budget(512, 100)
+        412
+    """
+    return max_seq_length - max_prompt_length
+
+
 def prompt_token_lengths(dataset: datasets.Dataset, tokenizer: Any, *, batch_size: int = 1000) -> list[int]:
     """Token count of each row's ``prompt`` rendered by the tokenizer's chat template (with generation prompt).
 
@@ -112,7 +123,7 @@ def filter_by_prompt_length(
     max_prompt_length = quantile_length + 1
     max_completion_length = None
     if max_seq_length is not None:
-        max_completion_length = max_seq_length - max_prompt_length
+        max_completion_length = completion_budget(max_seq_length, max_prompt_length)
         if max_completion_length <= 0:
             raise ValueError(
                 f"max_seq_length={max_seq_length} leaves no room for completions: the kept prompts need "

@@ -35,12 +35,21 @@ def describe_source(source: object) -> str:
 
 
 def looks_like_local_path(source: str | os.PathLike) -> bool:
-    """True when ``source`` is meant as a local path rather than a Hub id ("owner/name")."""
+    """True when ``source`` is meant as a local path rather than a Hub id ("owner/name").
+
+    A name starting with "." is a path too (a Hub id never starts with one).
+
+    Example:
+        >>> looks_like_local_path("openai/gsm8k"), looks_like_local_path("./data/train.jsonl")
+        (False, True)
+        >>> looks_like_local_path(".cache/gsm8k"), looks_like_local_path("train.parquet")
+        (True, True)
+    """
     text = os.fspath(source)
     return (
         isinstance(source, os.PathLike)
         or os.path.exists(text)
-        or text.startswith(("/", "./", "../", "~"))
+        or text.startswith((".", "/", "~"))
         or text.endswith(DATA_FILE_SUFFIXES)
     )
 

@@ -214,11 +214,11 @@ def model_card_facts(recipe: Recipe) -> dict:
         >>> model_card_facts(Recipe())
         {'card_base_model': 'HuggingFaceTB/SmolLM2-135M-Instruct', 'datasets': []}
     """
-    from grpo_training.config import looks_like_path
+    from grpo_data.sources import looks_like_local_path
 
     source = recipe.data.source
     return {"card_base_model": recipe.model.name or EMBEDDED_HUB_ID,
-            "datasets": [] if source == "synthetic" or looks_like_path(source) else [source]}
+            "datasets": [] if source == "synthetic" or looks_like_local_path(source) else [source]}
 
 
 def print_run_summary(result: TrainedRun, exported_lines: str = "") -> None:

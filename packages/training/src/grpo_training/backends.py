@@ -157,12 +157,10 @@ def load_model_trl(recipe: Recipe, cuda: bool) -> tuple[Any, Any]:
 
 
 def build_trainer_trl(model: Any, tokenizer: Any, plan: GRPOArgsPlan, **trainer_kwargs: Any) -> Any:
-    """TRL's GRPOTrainer with our `GRPOSettings`."""
+    """TRL's GRPOTrainer with our `GRPOSettings` (built from the plan's complete arguments)."""
     from trl import GRPOTrainer
 
-    from grpo_training.grpo_args import build_grpo_settings
-
-    return GRPOTrainer(model=model, processing_class=tokenizer, args=build_grpo_settings(plan), **trainer_kwargs)
+    return GRPOTrainer(model=model, processing_class=tokenizer, args=plan.settings(), **trainer_kwargs)
 
 
 # ----------------------------------------------------------------------------------- unsloth

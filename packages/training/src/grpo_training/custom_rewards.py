@@ -29,7 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grpo_training.config import Recipe, RecipeError
+from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe_sections import Recipe
 
 __all__ = ["ImportedReward", "check_imported_rewards", "is_import_path", "reward_key"]
 

@@ -7,10 +7,13 @@ The tutorials were written for older versions; their arguments are translated, n
 - `use_vllm` only when vllm can be imported;
 - on a CPU, bf16 mixed precision is off unless the recipe asks for it (float32 is faster there);
 - `max_completion_length` defaults to `model.max_seq_length - max_prompt_length`;
+- `reward_weights` follow the reward functions by name (`rewards[].weight`; a function the recipe does not
+  list, e.g. one an app adds, weighs 1.0);
 - `mask_truncated_completions` and `epsilon_high`, when the recipe leaves them out, are passed as TRL's
   defaults (False; = `epsilon`): Unsloth reads them as unset and, with `loss_type: dapo`, switches to the
   DAPO paper's True / 0.28, so the same recipe would train differently on the two backends.
-Every change is returned as a notice and logged in one line.
+Every change is returned as a notice and logged in one line. The plan holds the complete config
+arguments; the backends build their GRPOConfig from it (`GRPOArgsPlan.settings`, `GRPOArgsPlan.trl_kwargs`).
 
 Example:
     >>> from grpo_training.config import Recipe
@@ -28,7 +31,10 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from grpo_training.config import GRPOSettings, Recipe, RecipeError
+from grpo_training.custom_rewards import reward_key
+from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe_grpo import GRPOSettings
+from grpo_training.recipe_sections import Recipe
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +60,13 @@ class GRPOArgsPlan:
         """Only TRL's own GRPOConfig fields (for Unsloth's patched config)."""
         return {key: value for key, value in self.kwargs.items() if key not in OUR_FIELDS}
 
+    def settings(self) -> GRPOSettings:
+        """Our `GRPOSettings` (TRL's GRPOConfig + our fields) from the plan, TRL's errors turned into RecipeErrors."""
+        try:
+            return GRPOSettings(**self.kwargs)
+        except (ValueError, TypeError) as error:
+            raise RecipeError(f"grpo: TRL's GRPOConfig refused the settings: {error}") from error
+
 
 def module_available(name: str) -> bool:
     """True when `name` can be imported (without importing it)."""
@@ -67,6 +80,7 @@ def plan_grpo_args(
     max_prompt_length: int,
     cuda: bool,
     backend: str = "trl",
+    reward_names: list[str] | None = None,
 ) -> GRPOArgsPlan:
     """Translate `recipe.grpo` (+ run/lora/rewards values) into GRPOConfig keyword arguments.
 
@@ -76,13 +90,37 @@ def plan_grpo_args(
         max_prompt_length: the prompt budget the data preparation settled on.
         cuda: whether training runs on a CUDA device.
         backend: "trl" or "unsloth" (Unsloth handles gradient checkpointing itself).
+        reward_names: the `__name__` of each reward function the trainer gets, in order; None = the recipe's.
 
     Raises:
         RecipeError: conflicting fields (e.g. both warmup_ratio and warmup_steps).
     """
     kwargs = dict(recipe.grpo)
     notices: list[str] = []
+    _map_warmup_ratio(kwargs, notices)
+    _fit_batch_to_generations(kwargs, notices)
+    _fit_hardware(kwargs, notices, cuda)
+    _set_lengths(kwargs, notices, recipe.model.max_seq_length, max_prompt_length)
+    if backend == "trl":
+        kwargs["gradient_checkpointing"] = bool(recipe.lora.gradient_checkpointing)
+        if recipe.lora.gradient_checkpointing:
+            kwargs.setdefault("gradient_checkpointing_kwargs", {"use_reentrant": False})
+    kwargs["reward_weights"] = reward_weights(recipe, reward_names)
+    kwargs["output_dir"] = output_dir
+    kwargs["run_name"] = recipe.run.name
+    kwargs["seed"] = recipe.run.seed
+    kwargs["report_to"] = resolve_report_to(recipe)
+    kwargs.setdefault("logging_steps", 1)
+    kwargs.setdefault("beta", 0.0)
+    kwargs.setdefault("loss_type", "dapo")
+    kwargs.setdefault("mask_truncated_completions", TRL_DEFAULTS["mask_truncated_completions"])
+    kwargs.setdefault("epsilon_high", kwargs.get("epsilon", TRL_DEFAULTS["epsilon"]))
+    kwargs.setdefault("save_strategy", "steps" if kwargs.get("save_steps") else "no")
+    kwargs.setdefault("disable_tqdm", True)  # our progress bar (with the reward) replaces the Trainer's
+    return GRPOArgsPlan(kwargs=kwargs, notices=notices)
 
+
+def _map_warmup_ratio(kwargs: dict[str, Any], notices: list[str]) -> None:
     ratio = kwargs.pop("warmup_ratio", None)
     if ratio is not None:
         if kwargs.get("warmup_steps"):
@@ -92,6 +130,8 @@ def plan_grpo_args(
         kwargs["warmup_steps"] = float(ratio)
         notices.append(f"warmup_ratio={ratio} -> warmup_steps={ratio} (transformers 5: a float < 1 is a ratio)")
 
+
+def _fit_batch_to_generations(kwargs: dict[str, Any], notices: list[str]) -> None:
     num_generations = kwargs.get("num_generations", GRPOSettings.num_generations)
     batch = kwargs.get("per_device_train_batch_size", 8)
     accumulation = kwargs.get("gradient_accumulation_steps", 1)
@@ -105,6 +145,8 @@ def plan_grpo_args(
         notices.append(f"per_device_train_batch_size {batch} is not a multiple of num_generations {num_generations}: "
                        f"raised to {raised} (as Unsloth does)")
 
+
+def _fit_hardware(kwargs: dict[str, Any], notices: list[str], cuda: bool) -> None:
     optim = str(kwargs.get("optim", "adamw_torch"))
     if optim in BITSANDBYTES_OPTIMIZERS and not (cuda and module_available("bitsandbytes")):
         kwargs["optim"] = "adamw_torch"
@@ -122,33 +164,19 @@ def plan_grpo_args(
         kwargs["fp16"] = False
         notices.append("CPU: fp16 mixed precision is not supported: float32 training")
 
+
+def _set_lengths(kwargs: dict[str, Any], notices: list[str], max_seq_length: int, max_prompt_length: int) -> None:
+    from grpo_data.prompt_length import completion_budget
+
     kwargs["max_prompt_length"] = max_prompt_length
     if kwargs.get("max_completion_length") is None:
-        completion = recipe.model.max_seq_length - max_prompt_length
+        completion = completion_budget(max_seq_length, max_prompt_length)
         if completion < 1:
-            raise RecipeError(f"model.max_seq_length={recipe.model.max_seq_length} leaves no room for completions after "
+            raise RecipeError(f"model.max_seq_length={max_seq_length} leaves no room for completions after "
                               f"max_prompt_length={max_prompt_length}; raise it or set grpo.max_completion_length")
         kwargs["max_completion_length"] = completion
-        notices.append(f"max_completion_length = max_seq_length {recipe.model.max_seq_length} - max_prompt_length "
+        notices.append(f"max_completion_length = max_seq_length {max_seq_length} - max_prompt_length "
                        f"{max_prompt_length} = {completion}")
-
-    if backend == "trl":
-        kwargs["gradient_checkpointing"] = bool(recipe.lora.gradient_checkpointing)
-        if recipe.lora.gradient_checkpointing:
-            kwargs.setdefault("gradient_checkpointing_kwargs", {"use_reentrant": False})
-    kwargs["reward_weights"] = [spec.weight for spec in recipe.rewards.funcs]
-    kwargs["output_dir"] = output_dir
-    kwargs["run_name"] = recipe.run.name
-    kwargs["seed"] = recipe.run.seed
-    kwargs["report_to"] = resolve_report_to(recipe)
-    kwargs.setdefault("logging_steps", 1)
-    kwargs.setdefault("beta", 0.0)
-    kwargs.setdefault("loss_type", "dapo")
-    kwargs.setdefault("mask_truncated_completions", TRL_DEFAULTS["mask_truncated_completions"])
-    kwargs.setdefault("epsilon_high", kwargs.get("epsilon", TRL_DEFAULTS["epsilon"]))
-    kwargs.setdefault("save_strategy", "steps" if kwargs.get("save_steps") else "no")
-    kwargs.setdefault("disable_tqdm", True)  # our progress bar (with the reward) replaces the Trainer's
-    return GRPOArgsPlan(kwargs=kwargs, notices=notices)
 
 
 def resolve_report_to(recipe: Recipe) -> list[str]:
@@ -161,9 +189,21 @@ def resolve_report_to(recipe: Recipe) -> list[str]:
     return targets or ["none"]
 
 
+def reward_weights(recipe: Recipe, reward_names: list[str] | None = None) -> list[float]:
+    """One weight per reward function, by name: the recipe's `rewards[].weight`, 1.0 for a function it does
+    not list. `reward_names` None: the recipe's own functions, in order.
+
+    Example:
+        >>> from grpo_training.recipe_sections import RewardsConfig, RewardSpec
+        >>> recipe = Recipe(rewards=RewardsConfig([RewardSpec("xmlcount", 0.5), RewardSpec("pkg.mod:brevity", 2.0)]))
+        >>> reward_weights(recipe), reward_weights(recipe, ["brevity", "added_by_app", "xmlcount"])
+        ([0.5, 2.0], [2.0, 1.0, 0.5])
+    """
+    weights = {reward_key(spec.name): spec.weight for spec in recipe.rewards.funcs}
+    names = [reward_key(spec.name) for spec in recipe.rewards.funcs] if reward_names is None else reward_names
+    return [weights.get(name, 1.0) for name in names]
+
+
 def build_grpo_settings(plan: GRPOArgsPlan) -> GRPOSettings:
-    """Construct our `GRPOSettings` (TRL's GRPOConfig + our fields), turning TRL's errors into RecipeErrors."""
-    try:
-        return GRPOSettings(**plan.kwargs)
-    except (ValueError, TypeError) as error:
-        raise RecipeError(f"grpo: TRL's GRPOConfig refused the settings: {error}") from error
+    """`plan.settings()`: our `GRPOSettings` (TRL's GRPOConfig + our fields), TRL's errors turned into RecipeErrors."""
+    return plan.settings()

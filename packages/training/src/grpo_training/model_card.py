@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from grpo_training.config import Recipe
+from grpo_training.recipe_sections import Recipe
 
 TOOLKIT = "grpo-toolkit"
 EMBEDDED_BASE = "embedded SmolLM2-135M-Instruct"

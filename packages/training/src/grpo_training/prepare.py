@@ -27,8 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+from grpo_data.sources import looks_like_local_path
 
-from grpo_training.config import Recipe, RecipeError, looks_like_path, resolve_data_source, resolve_system_prompt_text
+from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe_sections import Recipe
+from grpo_training.recipe_validation import resolve_data_source, resolve_system_prompt_text
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +81,7 @@ def load_prompts(recipe: Recipe) -> tuple[datasets.Dataset, dict[str, Any]]:
         schema = "dapo" if data.loader == "dapo" else "gsm8k"
         source: Any = grpo_data.synthetic_gsm8k(data.synthetic_rows, seed=recipe.data_seed, schema=schema)
         logger.info("Data: %d SYNTHETIC %s-style problems (seed %d)", data.synthetic_rows, schema, recipe.data_seed)
-    elif looks_like_path(data.source):
+    elif looks_like_local_path(data.source):
         source = str(resolve_data_source(data.source, Path(recipe.source_path).parent if recipe.source_path else None))
     else:
         source = data.source
@@ -119,7 +122,7 @@ def check_eval_rows(eval_rows: int, usable_rows: int, source: str) -> None:
         >>> check_eval_rows(600, 512, "train.jsonl")
         Traceback (most recent call last):
         ...
-        grpo_training.config.RecipeError: data.eval_rows: 600 held-out rows asked for, but train.jsonl has 512 usable rows; hold out at most 511 so that some are left for training
+        grpo_training.recipe_errors.RecipeError: data.eval_rows: 600 held-out rows asked for, but train.jsonl has 512 usable rows; hold out at most 511 so that some are left for training
     """
     if eval_rows and eval_rows >= usable_rows:
         raise RecipeError(f"data.eval_rows: {eval_rows} held-out rows asked for, but {source} has {usable_rows} usable rows; "

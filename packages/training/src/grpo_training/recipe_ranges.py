@@ -3,7 +3,7 @@
 A value of the right type can still be impossible: a learning rate of 0, a negative batch, a LoRA
 rank of 0, a temperature of 0 for GRPO's sampling. Such values used to pass the recipe check and
 fail after the model had loaded (or, for a negative `max_steps`, run a whole epoch). `RANGES` lists
-every ranged field in one table; `check_recipe_ranges` (called by `grpo_training.config.validate_recipe`,
+every ranged field in one table; `check_recipe_ranges` (called by `grpo_training.recipe_validation.validate_recipe`,
 which the apps and the CLI share) checks it and the few limits between fields.
 
 `grpo.max_steps` is `>= 1`, or `-1` meaning "train for `grpo.num_train_epochs` epochs" (TRL's default);
@@ -14,7 +14,7 @@ Example:
     >>> check_recipe_ranges(Recipe(grpo={"learning_rate": 0.0}))
     Traceback (most recent call last):
     ...
-    grpo_training.config.RecipeError: grpo.learning_rate: must be > 0, got 0.0
+    grpo_training.recipe_errors.RecipeError: grpo.learning_rate: must be > 0, got 0.0
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from grpo_training.config import Recipe
+    from grpo_training.recipe_sections import Recipe
 
 
 @dataclass
@@ -144,9 +144,9 @@ def check_recipe_ranges(recipe: Recipe) -> None:
         >>> check_recipe_ranges(Recipe(grpo={"max_steps": -5}))
         Traceback (most recent call last):
         ...
-        grpo_training.config.RecipeError: grpo.max_steps: must be >= 1, or -1 to train for grpo.num_train_epochs, got -5
+        grpo_training.recipe_errors.RecipeError: grpo.max_steps: must be >= 1, or -1 to train for grpo.num_train_epochs, got -5
     """
-    from grpo_training.config import RecipeError
+    from grpo_training.recipe_errors import RecipeError
 
     for path, valid in RANGES.items():
         value = recipe_value(recipe, path)

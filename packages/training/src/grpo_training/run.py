@@ -46,7 +46,8 @@ from grpo_training.checkpoints import (
     quarantine_incomplete,
     step_of_checkpoint,
 )
-from grpo_training.config import Recipe, dump_recipe
+from grpo_training.recipe_loading import dump_recipe
+from grpo_training.recipe_sections import Recipe
 from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
 from grpo_training.model_card import no_trl_card, write_model_card
 from grpo_training.monitoring import (
@@ -57,7 +58,6 @@ from grpo_training.monitoring import (
     read_metrics,
     truncate_metrics,
 )
-from grpo_training.custom_rewards import reward_key
 from grpo_training.prepare import PreparedData, build_reward_funcs, load_prompts, prepare_data, with_prefill
 from grpo_training.resume import ResumeError, check_resumed_recipe
 from grpo_training.run_folders import reserve_run_folder, timestamp
@@ -193,14 +193,13 @@ def build_trainer(
 
     `tokenizer` should be the prefill tokenizer (`with_prefill`) so generation continues the prefill.
     """
-    plan = plan_grpo_args(recipe, output_dir=str(run_dir), max_prompt_length=prepared.max_prompt_length,
-                          cuda=backend.cuda, backend=backend.name)
-    for notice in plan.notices:
-        logger.info("Config: %s", notice)
     reward_funcs = reward_funcs or build_reward_funcs(recipe, tokenizer)
     # Weights follow the functions by name; a function the recipe does not list (e.g. one an app adds) weighs 1.
-    weights = {reward_key(spec.name): spec.weight for spec in recipe.rewards.funcs}
-    plan.kwargs["reward_weights"] = [weights.get(getattr(func, "__name__", ""), 1.0) for func in reward_funcs]
+    plan = plan_grpo_args(recipe, output_dir=str(run_dir), max_prompt_length=prepared.max_prompt_length,
+                          cuda=backend.cuda, backend=backend.name,
+                          reward_names=[getattr(func, "__name__", "") for func in reward_funcs])
+    for notice in plan.notices:
+        logger.info("Config: %s", notice)
     sampler = CompletionSampler(recipe.run.log_completions_every, recipe.data.prefill)
     callbacks = [
         MetricsRecorder(run_dir / "metrics.jsonl", [func.__name__ for func in reward_funcs]),
