@@ -8,7 +8,7 @@ of the tree) and the disk it wrote.
     python benchmarks/export_at_size.py smoke WORK_DIR      (a tiny Llama through merge + GGUF f16/q8_0/q4_k_m)
 
 `lora` writes a PEFT adapter for MODEL_DIR with random non-zero B matrices (a trained-looking LoRA: the
-merge changes most weights) without loading the model. The device-side driver is export_session.sh.
+merge changes most weights) without loading the model. The device-side driver is device/export_session.sh.
 """
 
 from __future__ import annotations

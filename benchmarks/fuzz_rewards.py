@@ -15,17 +15,15 @@ import argparse
 import json
 import logging
 import random
-import sys
 import time
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, seed, settings
+
+from grpo_rewards import REWARDS, get_reward_funcs
+from reference.hostile_inputs import batches, check_scores  # benchmarks/reference/: the property tests' strategies
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "rewards"))
-
-from hostile_reward_inputs import batches, check_scores  # noqa: E402
-from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
-
-from grpo_rewards import REWARDS, get_reward_funcs  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "fuzz_rewards.json"
 SLOW = ("language", "math_accuracy")

@@ -23,7 +23,7 @@ Subcommands:
   embedded                 (GPU) the embedded SmolLM2 model, a short real run whose reward should rise
   assemble TAG RECORDS...  (anywhere) one table from worker records that earlier calls left
 
-Example (GPU machine, after benchmarks/gpu_session.sh installed the wheels):
+Example (GPU machine, after benchmarks/device/gpu_session.sh installed the wheels):
   python benchmarks/gpu_grpo.py build llama-1b
   python benchmarks/gpu_grpo.py bench llama-1b --settings r16all-8x256 --paths a,b,a,b,c
 """
@@ -103,7 +103,7 @@ LABELS = {"a": "our wrapper, unsloth backend", "b": "tutorial raw Unsloth", "c":
 
 
 def prepare(qwen_tiktoken: str | None, gsm8k: Path) -> None:
-    """Fill `.devcarry/` (tokenizers, GSM8K head, the `gguf` wheel); `pack_device_carry.sh` splits the embedded
+    """Fill `.devcarry/` (tokenizers, GSM8K head, the `gguf` wheel); `device/pack_device_carry.sh` splits the embedded
     GGUF into `.carry-gN/` itself."""
     from transformers import AutoTokenizer
 

@@ -21,20 +21,17 @@ import contextlib
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # langid scores with numpy: keep it on one core too
 
+from grpo_rewards import get_reward_funcs  # noqa: E402  (after the thread caps above)
+from reference import peers as peer  # noqa: E402  (open-r1's and TRL's verbatim functions, benchmarks/reference/)
+from reference import tutorial  # noqa: E402  (the tutorials' verbatim functions)
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "rewards"))  # the tutorials' verbatim functions
-
-import peer_reference as peer  # noqa: E402  (open-r1's and TRL's verbatim functions)
-import tutorial_reference as tutorial  # noqa: E402
-
-from grpo_rewards import get_reward_funcs  # noqa: E402
 
 GSM8K_TRAIN = REPO.parent / "shared" / "data" / "gsm8k" / "train.jsonl"
 BATCH = 8

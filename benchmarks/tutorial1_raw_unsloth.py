@@ -3,7 +3,8 @@
 The cells of `phi4_gsm8k_tutorial.md` top to bottom: `FastLanguageModel.from_pretrained` ->
 `get_peft_model` -> GSM8K with the XML system prompt -> the five reward functions -> `GRPOConfig` ->
 `GRPOTrainer.train()`. Departures, all forced: the model is a local folder and GSM8K a local JSONL
-(no Hub on the GPU machine); `report_to="none"`; `correctness_reward_func` does not print; the
+(no Hub on the GPU machine); `report_to="none"`; `correctness_reward_func` does not print (the reward
+functions are `benchmarks/reference/tutorial.py`'s verbatim copies, its print swallowed); the
 settings come from the command line so that they equal those of the other paths; and the
 benchmark's step clock is attached (`gpu_timing.py`). The dataset and reward functions are module
 level so that path (c) (plain TRL + PEFT) can reuse them without importing Unsloth.
@@ -13,9 +14,13 @@ Usage (GPU machine):
         --settings '{"num_generations": 6, ...}' --steps 7 --warmup 2 --out b.json
 """
 
-import re
+import contextlib
+import functools
+import io
 
 from datasets import Dataset, load_dataset
+
+from reference import tutorial  # benchmarks/reference/ (this script's folder is first on sys.path)
 
 # Load and prep dataset (the tutorial's cell, reading a local GSM8K JSONL instead of openai/gsm8k)
 SYSTEM_PROMPT = """
@@ -27,12 +32,6 @@ Respond in the following format:
 ...
 </answer>
 """
-
-
-def extract_xml_answer(text: str) -> str:
-    answer = text.split("<answer>")[-1]
-    answer = answer.split("</answer>")[0]
-    return answer.strip()
 
 
 def extract_hash_answer(text: str) -> str | None:
@@ -53,52 +52,23 @@ def get_gsm8k_questions(data_file: str) -> Dataset:
     return data
 
 
-# Reward functions (verbatim, less the print in correctness_reward_func)
-def correctness_reward_func(prompts, completions, answer, **kwargs) -> list[float]:
-    responses = [completion[0]["content"] for completion in completions]
-    extracted_responses = [extract_xml_answer(r) for r in responses]
-    return [2.0 if r == a else 0.0 for r, a in zip(extracted_responses, answer)]
+# Reward functions: the tutorial's reward cell verbatim (benchmarks/reference/tutorial.py, the copy the reward
+# tests compare against), correctness_reward_func with its print swallowed
+def _quiet(func):
+    @functools.wraps(func)  # TRL names the reward's metrics after __name__
+    def quiet(*args, **kwargs):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return func(*args, **kwargs)
+    return quiet
 
 
-def int_reward_func(completions, **kwargs) -> list[float]:
-    responses = [completion[0]["content"] for completion in completions]
-    extracted_responses = [extract_xml_answer(r) for r in responses]
-    return [0.5 if r.isdigit() else 0.0 for r in extracted_responses]
-
-
-def strict_format_reward_func(completions, **kwargs) -> list[float]:
-    pattern = r"^<reasoning>\n.*?\n</reasoning>\n<answer>\n.*?\n</answer>\n$"
-    responses = [completion[0]["content"] for completion in completions]
-    matches = [re.match(pattern, r) for r in responses]
-    return [0.5 if match else 0.0 for match in matches]
-
-
-def soft_format_reward_func(completions, **kwargs) -> list[float]:
-    pattern = r"<reasoning>.*?</reasoning>\s*<answer>.*?</answer>"
-    responses = [completion[0]["content"] for completion in completions]
-    matches = [re.match(pattern, r) for r in responses]
-    return [0.5 if match else 0.0 for match in matches]
-
-
-def count_xml(text) -> float:
-    count = 0.0
-    if text.count("<reasoning>\n") == 1:
-        count += 0.125
-    if text.count("\n</reasoning>\n") == 1:
-        count += 0.125
-    if text.count("\n<answer>\n") == 1:
-        count += 0.125
-        count -= len(text.split("\n</answer>\n")[-1]) * 0.001
-    if text.count("\n</answer>") == 1:
-        count += 0.125
-        count -= (len(text.split("\n</answer>")[-1]) - 1) * 0.001
-    return count
-
-
-def xmlcount_reward_func(completions, **kwargs) -> list[float]:
-    contents = [completion[0]["content"] for completion in completions]
-    return [count_xml(c) for c in contents]
-
+extract_xml_answer = tutorial.extract_xml_answer
+correctness_reward_func = _quiet(tutorial.correctness_reward_func)
+int_reward_func = tutorial.int_reward_func
+strict_format_reward_func = tutorial.strict_format_reward_func
+soft_format_reward_func = tutorial.soft_format_reward_func
+count_xml = tutorial.count_xml
+xmlcount_reward_func = tutorial.xmlcount_reward_func
 
 REWARD_FUNCS = [xmlcount_reward_func, soft_format_reward_func, strict_format_reward_func, int_reward_func,
                 correctness_reward_func]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-import tutorial_reference as tutorial
+from reference import tutorial
 from reward_helpers import xml
 
 from grpo_rewards import Correctness, Integer, StrictFormat, XmlCount

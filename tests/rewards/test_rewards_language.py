@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-import tutorial_reference as tutorial
+from reference import tutorial
 from reward_helpers import call
 
 from grpo_rewards import Language, detect_language

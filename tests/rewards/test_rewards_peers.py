@@ -1,15 +1,15 @@
 """The peers' standard rewards (issue 21, item 2): TRL's soft overlong punishment, open-r1's repetition penalty,
 cosine-scaled length reward, <think>/<answer> format and tag count, and require_reasoning_end on the answer
-rewards. Each is checked against the verbatim peer function (tests/rewards/peer_reference.py)."""
+rewards. Each is checked against the verbatim peer function (benchmarks/reference/peers.py)."""
 
 from __future__ import annotations
 
 import pickle
 
-import peer_reference as peer
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference import peers as peer
 from reward_helpers import call, conv, xml
 
 from grpo_rewards import (

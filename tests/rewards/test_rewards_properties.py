@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hostile_reward_inputs import batches, check_scores
 from hypothesis import HealthCheck, given, settings
+from reference.hostile_inputs import batches, check_scores
 
 from grpo_rewards import REWARDS, get_reward_funcs
 

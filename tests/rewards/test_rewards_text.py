@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import tutorial_reference as tutorial
+from reference import tutorial
 
 from grpo_rewards import completion_text, extract_xml_answer, final_number, last_number, parse_number, reasoning_text
 from grpo_rewards.text import answer_after_reasoning, completion_text_or_none

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import tutorial_reference as tutorial
+from reference import tutorial
 from reward_helpers import call
 
 from grpo_rewards import AnswerCheck, NumberCheck, ThinkFormatApprox, ThinkFormatExact, get_reward_funcs

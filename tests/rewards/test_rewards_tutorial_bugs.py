@@ -1,14 +1,14 @@
 """Each tutorial bug named in issue 2 as a check that our reward passes and the tutorial's fails.
 
 `test_ours_fixes` runs every check on our reward; `test_tutorial_has_the_bug` runs the same check on
-the tutorial's verbatim function (tutorial_reference.py) and requires it to fail, so each check is
+the tutorial's verbatim function (benchmarks/reference/tutorial.py) and requires it to fail, so each check is
 proven able to fail.
 """
 
 from __future__ import annotations
 
 import pytest
-import tutorial_reference as tutorial
+from reference import tutorial
 from reward_helpers import call, xml
 
 from grpo_rewards import AnswerCheck, Correctness, Integer, NumberCheck, SoftFormat, StrictFormat, XmlCount

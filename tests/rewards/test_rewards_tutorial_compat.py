@@ -1,5 +1,5 @@
 """compat="tutorial" (issue 21, item 3): the tutorials' own functions, bugs included, scored exactly as the
-verbatim notebook copies in tutorial_reference.py, under the registry names."""
+verbatim notebook copies in benchmarks/reference/tutorial.py, under the registry names."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import io
 import pickle
 
 import pytest
-import tutorial_reference as tutorial
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference import tutorial
 from reward_helpers import conv, prompt
 
 from grpo_rewards import TUTORIAL_REWARDS, get_reward_funcs

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import tutorial_reference as tutorial
+from reference import tutorial
 from reward_helpers import call, xml
 
 from grpo_rewards import Correctness, Integer, SoftFormat, StrictFormat, XmlCount, count_xml

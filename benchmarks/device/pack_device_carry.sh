@@ -6,7 +6,7 @@
 #   .carry-gN/     the embedded SmolLM2 GGUF in chunks
 # Run here, from the project root, after ../shared/device/fetch_wheels.sh, ../shared/device/fetch_vllm.sh
 # and `python benchmarks/gpu_grpo.py prepare` (which fills .devcarry). The device side is
-# benchmarks/gpu_session.sh (its header lists which folder each call carries).
+# benchmarks/device/gpu_session.sh (its header lists which folder each call carries).
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 cd "$root"

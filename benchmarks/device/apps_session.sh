@@ -11,7 +11,7 @@
 # The Gemma-3 4B app (2026-12-02, second lease), four calls instead of eight (a call carries <= 64 MiB):
 #   s1 [.carry-site]; g1 [.carry-llama .devcarry .carry-v4] (the carried llama.cpp build installed, gemma3-4b built);
 #   a2 [.carry-v1]; a3 [.carry-v2]; g7 [.carry-v3] (vLLM installed, the app job started); g8 = a8 for it.
-# Carries are made here by benchmarks/pack_device_carry.sh (+ .carry-llama: bin-gcc12.tar.xz, a llama.cpp build of
+# Carries are made here by benchmarks/device/pack_device_carry.sh (+ .carry-llama: bin-gcc12.tar.xz, a llama.cpp build of
 # this machine, and llama.cpp.tar.xz, the sources of the llama-cpp-python 0.3.36 sdist).
 set -u
 step=$1

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # One step of the GPU session for issue 7, run by the device tool in the repository root:
-#   bash benchmarks/gpu_session.sh STEP
+#   bash benchmarks/device/gpu_session.sh STEP
 # Each step is one `run` call on ONE warm machine (calls back to back; /tmp survives between them).
 # Untimed work runs as background jobs (`job`: setsid, each in its own copy of the repo, logs under
 # /tmp/jobs) so that several run at once; timed work (the a/b and v/d tables) runs in the foreground once
 # no job is left. Seen on 2026-11-23 (third lease): a call did not return before the jobs it started had
 # ended (so a job does not overlap the next call), and faulthandler's periodic all-thread stack dump
 # crashed the Unsloth workers (SIGSEGV at the second dump): do not use it.
-# Carry per step (folders made by benchmarks/pack_device_carry.sh):
+# Carry per step (folders made by benchmarks/device/pack_device_carry.sh):
 #   q1 [.carry-site .devcarry]  q2 [.carry-v1]  q3 [.carry-v2]  q4 [.carry-v3]  q5 [.carry-v4]  q6 []
 #   (the embedded run, done on 2026-11-23, needs .carry-g1/.carry-g2 and `embedded --steps 40`)
 # Costs seen on 2026-11-23 (H100): machine start ~90 s; an Unsloth run of the 1 B model ~110 s

@@ -2,9 +2,9 @@
 # Device side of benchmarks/export_at_size.py (issue 17), on nvidia-h100-x2 (128 GB disk: a 14.66 B base,
 # its merge and its GGUFs need ~112 GB). Carry .devcarry (tokenizers, wheels: gguf, diskcache; the unpacked
 # llama.cpp sources as llama.cpp.tar.xz). Usage there:
-#   bash benchmarks/export_session.sh tools                      (once: wheels, llama.cpp sources, build)
-#   CUDA_VISIBLE_DEVICES=0 setsid bash benchmarks/export_session.sh phi4-llama 16 16 gate_proj up_proj down_proj &
-#   CUDA_VISIBLE_DEVICES=1 setsid bash benchmarks/export_session.sh qwen3-8b 32 64 all &
+#   bash benchmarks/device/export_session.sh tools                      (once: wheels, llama.cpp sources, build)
+#   CUDA_VISIBLE_DEVICES=0 setsid bash benchmarks/device/export_session.sh phi4-llama 16 16 gate_proj up_proj down_proj &
+#   CUDA_VISIBLE_DEVICES=1 setsid bash benchmarks/device/export_session.sh qwen3-8b 32 64 all &
 # (tutorial 1's LoRA: r16, alpha 16, gate/up/down; tutorial 2's: r32, alpha 64, all linear layers)
 # Each shape: random-init model (benchmarks/gpu_grpo.py build), a random LoRA, then merged, gguf q8_0+q4_k_m
 # and a push dry run, each a stage of export_at_size.py in its own process. Results: /tmp/export/results.jsonl
