@@ -11,6 +11,10 @@
 # The Gemma-3 4B app (2026-12-02, second lease), four calls instead of eight (a call carries <= 64 MiB):
 #   s1 [.carry-site]; g1 [.carry-llama .devcarry .carry-v4] (the carried llama.cpp build installed, gemma3-4b built);
 #   a2 [.carry-v1]; a3 [.carry-v2]; g7 [.carry-v3] (vLLM installed, the app job started); g8 = a8 for it.
+# The Phi-4 app at 14.66 B (planned, not run yet): its base (29.3 GB) and GGUF's 16-bit intermediate (29.3 GB) go to
+# the machine's 128 GB /dev/shm ($GRPO_EXPORT_WORK_DIR), so the 64 GB disk holds only merged 29.3 + q4_k_m 9 + q8_0
+# 15.6 GB: s1; p1 [.carry-llama .devcarry .carry-v4]; a2; a3; p7 [.carry-v3]; RUN=phi4-14b g8 (twice if need be).
+# About 22 min of run after ~4 min of set-up: start it first in a fresh lease.
 # Carries are made here by benchmarks/device/pack_device_carry.sh (+ .carry-llama: bin-gcc12.tar.xz, a llama.cpp build of
 # this machine, and llama.cpp.tar.xz, the sources of the llama-cpp-python 0.3.36 sdist).
 set -u
@@ -52,15 +56,32 @@ g7)
   sleep 10; job_wait 500 ;;
 g8)
   job_wait ${WAIT:-560}
+  run=${RUN:-gemma3-4b}
   if [ -f /tmp/apps/rc ]; then
     python3 benchmarks/export_at_size.py stage "push --dry-run" --results /tmp/apps/push.jsonl -- \
-      python3 -m grpo_export push /tmp/runs/gemma3-4b/merged_16bit you/gemma3-4b-grpo --dry-run 2>&1 | tail -4
-    cp /tmp/runs/gemma3-4b/merged_16bit/.grpo-export.json /tmp/apps/merged-checks.json 2>/dev/null
-    cp /tmp/runs/gemma3-4b/gguf/.grpo-export.json /tmp/apps/gguf-checks.json 2>/dev/null
-    cp /tmp/runs/gemma3-4b/eval.json /tmp/runs/gemma3-4b/train.log /tmp/apps/ 2>/dev/null
-    ls -la /tmp/runs/gemma3-4b /tmp/runs/gemma3-4b/gguf
-    tar czf $OUT/gemma3-4b.tar.gz -C /tmp/apps .
+      python3 -m grpo_export push /tmp/runs/$run/merged_16bit you/$run-grpo --dry-run 2>&1 | tail -4
+    cp /tmp/runs/$run/merged_16bit/.grpo-export.json /tmp/apps/merged-checks.json 2>/dev/null
+    cp /tmp/runs/$run/gguf/.grpo-export.json /tmp/apps/gguf-checks.json 2>/dev/null
+    cp /tmp/runs/$run/eval.json /tmp/runs/$run/train.log /tmp/apps/ 2>/dev/null
+    ls -la /tmp/runs/$run /tmp/runs/$run/gguf; df -h /tmp /dev/shm | tail -2
+    tar czf $OUT/$run.tar.gz -C /tmp/apps .
   fi ;;
+p1)
+  cp .carry-v*/* /tmp/vparts/ 2>/dev/null
+  mkdir -p $home && tar xJf .carry-llama/llama.cpp.tar.xz -C $home && tar xJf .carry-llama/bin-gcc12.tar.xz -C $home
+  free -g | head -2; df -h /tmp /dev/shm | tail -2
+  python3 benchmarks/gpu_grpo.py build phi4-llama --models /dev/shm/models 2>&1 | tail -1  # unsloth/Phi-4 is Llama
+  df -h /tmp /dev/shm | tail -2 ;;
+p7)
+  cp .carry-v*/* /tmp/vparts/ 2>/dev/null; ls /tmp/vparts
+  [ -d /tmp/vsite/vllm ] || { cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp; }
+  rm -rf /tmp/apps/rc /tmp/runs
+  (setsid bash -c "GRPO_EXPORT_WORK_DIR=/dev/shm python3 benchmarks/apps_at_size.py run phi4-14b --out /tmp/apps --disk /tmp -- \
+     python3 apps/phi4_gsm8k/train.py --set model.name=/dev/shm/models/phi4-llama \
+     --set data.source=/tmp/devcarry/gsm8k_head.jsonl --set data.config=null --set data.eval_rows=20 \
+     --set grpo.max_steps=2 --set grpo.save_steps=2 --set run.output_dir=/tmp/runs --set run.name=phi4-14b \
+     --set run.report_to=none --gguf q8_0 q4_k_m > /tmp/apps/console.txt 2>&1; echo \$? > /tmp/apps/rc" < /dev/null > /dev/null 2>&1 &)
+  sleep 10; job_wait 540 ;;
 g9)
   timeout 500 python3 benchmarks/eval_engines.py apps/gemma3_gsm8k/recipe.yaml --set model.name=/tmp/models/gemma3-4b \
     --set data.source=/tmp/devcarry/gsm8k_head.jsonl --set data.config=null --set data.eval_rows=${ROWS:-64} \
