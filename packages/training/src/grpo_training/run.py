@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grpo_training import distributed
+from grpo_training.atomic_files import write_atomically
 from grpo_training.backends import BackendChoice, select_backend
 from grpo_training.model_card import write_model_card
 from grpo_training.monitoring import plot_reward_curve, read_metrics
@@ -237,6 +237,4 @@ def _write_result(result: RunResult, prepared: PreparedData) -> None:
         "eval_path": str(result.eval_path) if result.eval_path else None,
         "data": prepared.stats,
     }
-    tmp = result.run_dir / ".result.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, result.run_dir / "result.json")
+    write_atomically(result.run_dir / "result.json", json.dumps(summary, indent=2, default=str))
