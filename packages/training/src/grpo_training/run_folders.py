@@ -1,4 +1,5 @@
-"""Reserving a run folder atomically, so that two launches never share one.
+"""Run folders: reserving one atomically, so that two launches never share one (`make_run_dir`, and
+`make_shared_run_dir` under `accelerate launch`), and giving staged folders the umask's modes.
 
 Checking that a folder is absent and then creating it leaves a gap in which a second launch (the
 same recipe started twice in the same second, or two `accelerate launch` jobs) makes the same
@@ -19,9 +20,19 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from grpo_training import distributed
+from grpo_training.resume import ResumeError
+
+if TYPE_CHECKING:
+    from grpo_training.recipe_sections import Recipe
+
+logger = logging.getLogger("grpo_training.run")  # the run's logger: its folder warning belongs to the run's log
 
 MAX_ATTEMPTS = 1000
 
@@ -74,6 +85,56 @@ def reserve_run_folder(parent: str | Path, name: str, *, stamp: str | None = Non
             continue
         return parent / candidate
     raise FileExistsError(f"{parent}: every folder name from {name!r} to {candidate!r} is taken; choose another run.name")
+
+
+def make_run_dir(recipe: Recipe, resume_from: str | Path | None = None) -> Path:
+    """The run folder: `resume_from` when resuming, else a new folder `<output_dir>/<name or recipe-timestamp>`.
+
+    The folder is reserved atomically (`reserve_run_folder`): a name that is
+    already taken, even by a launch a moment ago, gets a timestamp suffix (then a number), so no run is
+    ever written over or shared. `recipe.run.name` is set to the folder's name.
+    """
+    if resume_from is not None:
+        run_dir = Path(resume_from)
+        if not run_dir.is_dir():
+            raise ResumeError(f"--resume {run_dir}: no such run folder")
+        return run_dir
+    stamp = timestamp()
+    name = recipe.run.name
+    if not name:
+        stem = Path(recipe.source_path).stem if recipe.source_path else "run"
+        name = f"{stem}-{stamp}"
+    run_dir = reserve_run_folder(recipe.run.output_dir, name, stamp=stamp)
+    if run_dir.name != name:
+        taken = Path(recipe.run.output_dir) / name
+        logger.warning("Run folder %s is already taken (continue a run there with --resume %s); this run writes to %s",
+                       taken, taken, run_dir)
+    recipe.run.name = run_dir.name
+    return run_dir
+
+
+def make_shared_run_dir(recipe: Recipe, resume_from: str | Path | None = None) -> Path:
+    """`make_run_dir` on the main process; every other process gets the same folder and `run.name`.
+
+    (The default name carries a timestamp, and the no-overwrite rule may add one, so processes must
+    not each decide.) A plain run calls `make_run_dir` directly.
+    """
+    if not distributed.is_distributed():
+        return make_run_dir(recipe, resume_from)
+    decided: tuple[str, str, str] | None = None
+    if distributed.is_main_process():
+        try:
+            run_dir = make_run_dir(recipe, resume_from)
+            decided = ("ok", str(run_dir), recipe.run.name or run_dir.name)
+        except Exception as error:  # the other processes must hear of it instead of waiting for a folder
+            decided = ("error", f"{type(error).__name__}: {error}", "")
+            distributed.broadcast_from_main(decided)
+            raise
+    status, value, name = distributed.broadcast_from_main(decided)
+    if status != "ok":
+        raise RuntimeError(f"the main process could not make the run folder ({value})")
+    recipe.run.name = name
+    return Path(value)
 
 
 def current_umask() -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from grpo_training.atomic_files import write_atomically
 from grpo_training.evaluation.evaluate import EvalReport
 
 EVAL_JSON_VERSION = 1
@@ -75,17 +75,7 @@ def write_eval_json(path: str | os.PathLike, reports: Sequence[EvalReport]) -> P
         "table": format_eval_table(reports),
         "reports": [report.to_dict() for report in reports],
     }
-    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False, encoding="utf-8")
-    try:
-        with handle:
-            json.dump(payload, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-        os.chmod(handle.name, 0o644)  # NamedTemporaryFile is private (0600); the report is not
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")  # the umask's mode, not 0600
     return path
 
 
