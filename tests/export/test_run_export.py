@@ -51,3 +51,27 @@ def test_eval_table_refuses_what_it_cannot_read(tmp_path) -> None:
 def test_export_run_needs_a_trained_lora(tmp_path) -> None:
     with pytest.raises(ExportError, match="no LoRA adapter"):
         export_run(tmp_path, base_model="HuggingFaceTB/SmolLM2-135M-Instruct", gguf_methods=[])
+
+
+def test_the_pushed_card_carries_the_runs_own_card(tmp_path) -> None:
+    """Issue 20: the card a run writes into its folder is the one the push uses (plus the Hub's metadata), less
+    the section on loading the run's local LoRA; a README.md the toolkit did not write (TRL's) is not used."""
+    from grpo_training.config import Recipe, dump_recipe
+    from grpo_training.model_card import write_model_card
+
+    recipe = Recipe()
+    dump_recipe(recipe, tmp_path / "recipe.yaml")
+    (tmp_path / "eval.json").write_text(json.dumps(REPORTS))
+    run_card = write_model_card(tmp_path, recipe, []).read_text()
+    tmp_path.joinpath("merged_16bit").mkdir()
+    info = card_info_from_run(tmp_path, base_model="HuggingFaceTB/SmolLM2-135M-Instruct")
+    card = str(build_model_card(tmp_path / "merged_16bit", "me/demo", info))
+    assert card.startswith("---\n") and "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in card
+    for heading in ("## Base model", "## Data", "## Evaluation", "## Recipe (as run)"):
+        assert heading in run_card and heading in card, heading
+    assert "## Loading the LoRA" in run_card and "## Loading the LoRA" not in card
+    assert str(tmp_path / "lora") not in card  # no local path of this machine goes to the Hub
+
+    (tmp_path / "README.md").write_text("---\nlibrary_name: transformers\n---\n# Model Card for None\n")  # TRL's
+    fallback = str(build_model_card(tmp_path / "merged_16bit", "me/demo", card_info_from_run(tmp_path, base_model="b")))
+    assert "Model Card for None" not in fallback and "## Evaluation" in fallback and "format_compliance" in fallback

@@ -42,6 +42,25 @@ class ModelCardInfo:
     evaluation: list[dict] = field(default_factory=list)
     """Rows of the run's evaluation table, e.g. [{"metric": "gsm8k accuracy", "before": 0.3, "after": 0.5}]."""
     description: str | None = None
+    run_card: str | None = None
+    """The training run's own card (`runs/<run>/README.md`, written by the run): when given, the pushed card
+    carries its sections (base model, data, the before/after table, the recipe as run) instead of regenerating
+    them from `recipe` and `evaluation`; its sections on loading the run's local LoRA are left out."""
+
+
+RUN_CARD_MARK = "grpo-toolkit"
+"""Named in the first lines of a card the toolkit's training run wrote (TRL's automatic card never does)."""
+
+
+def run_card_sections(card: str) -> list[str]:
+    r"""The `## ` sections of a run's card worth a Hub card: all but those about loading the run's local files.
+
+    Example:
+        >>> run_card_sections("# run\n\nA LoRA.\n\n## Data\n\n- gsm8k\n\n## Loading the LoRA\n\nlocal paths\n")
+        ['## Data\n\n- gsm8k']
+    """
+    chunks = ("\n" + card).split("\n## ")[1:]
+    return [f"## {chunk.strip()}" for chunk in chunks if not chunk.startswith("Loading")]
 
 
 def detect_artefact_kind(folder: Path) -> str:
@@ -89,10 +108,14 @@ def build_model_card(folder: Path, repo_id: str, info: ModelCardInfo | None = No
     sections = [f"# {repo_id.split('/')[-1]}", "",
                 info.description or f"{what.capitalize()} fine-tuned with GRPO (TRL) using the grpo toolkit"
                 + (f", from [{info.base_model}](https://huggingface.co/{info.base_model})." if info.base_model else ".")]
-    if info.evaluation:
-        sections += ["", "## Evaluation", "", _markdown_table(info.evaluation)]
-    if info.recipe:
-        sections += ["", "## Training recipe", "", "```yaml", info.recipe.strip(), "```"]
+    if info.run_card:
+        for section in run_card_sections(info.run_card):
+            sections += ["", section]
+    else:
+        if info.evaluation:
+            sections += ["", "## Evaluation", "", _markdown_table(info.evaluation)]
+        if info.recipe:
+            sections += ["", "## Training recipe", "", "```yaml", info.recipe.strip(), "```"]
     files = sorted(p.name for p in Path(folder).glob("*.gguf")) if kind == "gguf" else []
     if files:
         sections += ["", "## Files", "", *[f"- `{name}`" for name in files]]

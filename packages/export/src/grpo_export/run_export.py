@@ -18,7 +18,7 @@ from pathlib import Path
 
 from grpo_export.errors import ExportError
 from grpo_export.gguf_export import to_gguf
-from grpo_export.hub import ModelCardInfo, PushPlan, load_evaluation_table, push_to_hub
+from grpo_export.hub import RUN_CARD_MARK, ModelCardInfo, PushPlan, load_evaluation_table, push_to_hub
 from grpo_export.merge import merge
 
 logger = logging.getLogger(__name__)
@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 
 def card_info_from_run(run_dir: str | Path, *, base_model: str | None, datasets: list[str] | None = None,
                        language: list[str] | None = None) -> ModelCardInfo:
-    """Facts for the generated model card of a model trained in `run_dir`: the recipe as run, the
-    before/after evaluation table, the base model and data sets.
+    """Facts for the generated model card of a model trained in `run_dir`: the run's own card (its README.md, the
+    one the run wrote: the pushed card carries its sections), the recipe as run, the before/after evaluation
+    table, the base model and data sets.
 
     Example:
         >>> card_info_from_run("/nonexistent", base_model="unsloth/Phi-4").recipe is None
@@ -36,7 +37,12 @@ def card_info_from_run(run_dir: str | Path, *, base_model: str | None, datasets:
     run_dir = Path(run_dir)
     recipe_file = run_dir / "recipe.yaml"
     eval_file = run_dir / "eval.json"
+    card_file = run_dir / "README.md"
+    run_card = card_file.read_text(encoding="utf-8") if card_file.is_file() else None
+    if run_card is not None and RUN_CARD_MARK not in "\n".join(run_card.splitlines()[:5]):
+        run_card = None  # not the run's own card (e.g. TRL's automatic one in an older run folder)
     return ModelCardInfo(
+        run_card=run_card,
         base_model=base_model,
         datasets=list(datasets or []),
         language=language,
