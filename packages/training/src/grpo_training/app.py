@@ -142,14 +142,13 @@ class TrainedRun:
     eval_path: Path | None
     base_model: str
     card_facts: dict = field(default_factory=dict)
-    pid: int = 0
 
     @staticmethod
     def write(result: Any, recipe: Recipe, path: Path) -> None:
         """Record a finished `run_grpo` result for the app that started this training process."""
         facts = {key: str(getattr(result, key)) for key in ("run_dir", "lora_dir", "metrics_path", "curve_path")}
         facts.update(eval_path=str(result.eval_path) if result.eval_path else None, base_model=base_model_path(recipe),
-                     card_facts=model_card_facts(recipe), pid=os.getpid())
+                     card_facts=model_card_facts(recipe))
         Path(path).write_text(json.dumps(facts), encoding="utf-8")
 
     @classmethod
@@ -157,7 +156,7 @@ class TrainedRun:
         facts = json.loads(Path(path).read_text(encoding="utf-8"))
         paths = {key: Path(facts[key]) for key in ("run_dir", "lora_dir", "metrics_path", "curve_path")}
         return cls(**paths, eval_path=Path(facts["eval_path"]) if facts.get("eval_path") else None,
-                   base_model=facts["base_model"], card_facts=facts["card_facts"], pid=facts["pid"])
+                   base_model=facts["base_model"], card_facts=facts["card_facts"])
 
 
 def train_in_fresh_process(args: argparse.Namespace, app_dir: Path) -> TrainedRun:
