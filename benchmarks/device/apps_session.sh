@@ -69,12 +69,16 @@ g8)
 p1)
   cp .carry-v*/* /tmp/vparts/ 2>/dev/null
   mkdir -p $home && tar xJf .carry-llama/llama.cpp.tar.xz -C $home && tar xJf .carry-llama/bin-gcc12.tar.xz -C $home
-  free -g | head -2; df -h /tmp /dev/shm | tail -2
-  python3 benchmarks/gpu_grpo.py build phi4-llama --models /dev/shm/models 2>&1 | tail -1  # unsloth/Phi-4 is Llama
-  df -h /tmp /dev/shm | tail -2 ;;
+  free -g | head -2; df -h /tmp /dev/shm | tail -2; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  rm -f /tmp/build.rc  # the build runs on while a2 and a3 bring the vLLM parts; p7 waits for it
+  (setsid bash -c "python3 benchmarks/gpu_grpo.py build phi4-llama --models /dev/shm/models > /tmp/build.log 2>&1; \
+     echo \$? > /tmp/build.rc" < /dev/null > /dev/null 2>&1 &)  # unsloth/Phi-4 is Llama-shaped
+  sleep 5; tail -2 /tmp/build.log ;;
 p7)
   cp .carry-v*/* /tmp/vparts/ 2>/dev/null; ls /tmp/vparts
   [ -d /tmp/vsite/vllm ] || { cat /tmp/vparts/vsite.tar.xz.part* | untar /tmp; }
+  while [ ! -f /tmp/build.rc ]; do sleep 3; done; tail -1 /tmp/build.log; echo "build rc $(cat /tmp/build.rc)"
+  df -h /tmp /dev/shm | tail -2
   rm -rf /tmp/apps/rc /tmp/runs
   (setsid bash -c "GRPO_EXPORT_WORK_DIR=/dev/shm python3 benchmarks/apps_at_size.py run phi4-14b --out /tmp/apps --disk /tmp -- \
      python3 apps/phi4_gsm8k/train.py --set model.name=/dev/shm/models/phi4-llama \
@@ -125,7 +129,7 @@ m.eval([1, 2, 3]); print('bindings ok', m.scores[:3].shape)" 2>&1 | tail -3; ech
   python3 benchmarks/gpu_grpo.py build qwen3-8b --models /tmp/models 2>&1 | tail -1
   df -h /tmp | tail -1 ;;
 s1)
-  untar /tmp < .carry-site/site.tar.xz && ls /tmp/site | wc -l; df -h /tmp | tail -1 ;;
+  untar /tmp < .carry-site/site.tar.xz && ls /tmp/site | wc -l; df -h /tmp /dev/shm | tail -2; free -g | head -2 ;;
 a2|a3|a4|a5)
   cp .carry-v*/* /tmp/vparts/ && ls /tmp/vparts; df -h /tmp | tail -1 ;;
 a6)
