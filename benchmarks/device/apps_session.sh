@@ -85,7 +85,7 @@ p7)
      --set data.source=/tmp/devcarry/gsm8k_head.jsonl --set data.config=null --set data.eval_rows=20 \
      --set grpo.max_steps=2 --set grpo.save_steps=2 --set run.output_dir=/tmp/runs --set run.name=phi4-14b \
      --set run.report_to=none --gguf q8_0 q4_k_m > /tmp/apps/console.txt 2>&1; echo \$? > /tmp/apps/rc" < /dev/null > /dev/null 2>&1 &)
-  sleep 10; job_wait 540 ;;
+  sleep 10; job_wait ${WAIT:-470} ;;
 g9)
   timeout 500 python3 benchmarks/eval_engines.py apps/gemma3_gsm8k/recipe.yaml --set model.name=/tmp/models/gemma3-4b \
     --set data.source=/tmp/devcarry/gsm8k_head.jsonl --set data.config=null --set data.eval_rows=${ROWS:-64} \
