@@ -13,7 +13,8 @@
 #   a2 [.carry-v1]; a3 [.carry-v2]; g7 [.carry-v3] (vLLM installed, the app job started); g8 = a8 for it.
 # The Phi-4 app at 14.66 B (planned, not run yet): its base (29.3 GB) and GGUF's 16-bit intermediate (29.3 GB) go to
 # the machine's 128 GB /dev/shm ($GRPO_EXPORT_WORK_DIR), so the 64 GB disk holds only merged 29.3 + q4_k_m 9 + q8_0
-# 15.6 GB: s1; p1 [.carry-llama .devcarry .carry-v4]; a2; a3; p7 [.carry-v3]; RUN=phi4-14b g8 (twice if need be).
+# 15.6 GB: s1; p1 [.carry-llama .devcarry .carry-v4]; a2; a3; p7 [.carry-v3]; RUN=phi4-14b g8 (twice if need be);
+# then, device time left, p9 [] (eval engines at 14.66 B, ROWS=64).
 # About 22 min of run after ~4 min of set-up: start it first in a fresh lease.
 # Carries are made here by benchmarks/device/pack_device_carry.sh (+ .carry-llama: bin-gcc12.tar.xz, a llama.cpp build of
 # this machine, and llama.cpp.tar.xz, the sources of the llama-cpp-python 0.3.36 sdist).
@@ -92,6 +93,12 @@ g9)
     --set run.report_to=none --max-new-tokens 512 --hf-batch-size ${ROWS:-64} --out $OUT/eval_engines_gemma3-4b.json \
     > $OUT/eval_engines_gemma3.log 2>&1
   echo "eval_engines rc=$?"; tail -12 $OUT/eval_engines_gemma3.log ;;
+p9)  # after the Phi-4 app has ended (the GPU free): vLLM against HF generate at 14.66 B, ROWS rows
+  timeout 560 python3 benchmarks/eval_engines.py apps/phi4_gsm8k/recipe.yaml --set model.name=/dev/shm/models/phi4-llama \
+    --set data.source=/tmp/devcarry/gsm8k_head.jsonl --set data.config=null --set data.eval_rows=${ROWS:-64} \
+    --set run.report_to=none --max-new-tokens 512 --hf-batch-size ${ROWS:-64} --out $OUT/eval_engines_phi4-14b.json \
+    > $OUT/eval_engines_phi4.log 2>&1
+  echo "eval_engines rc=$?"; tail -12 $OUT/eval_engines_phi4.log ;;
 a1)
   export PYTHONPATH=/tmp/site:$PYTHONPATH  # diskcache for the bindings comes with s1: run s1 first next time
   nproc; free -g | head -2; df -h /tmp | tail -1; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
