@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import gguf
 import pytest
@@ -155,6 +156,36 @@ def test_a_crashing_llama_cpp_runtime_falls_back_to_transformers_loader(embedded
     figures = verify_gguf(q8_0, "q8_0", gguf_reference(embedded_merged_dir))
     assert figures["runtime"] == "transformers (llama.cpp crashed)" and figures["passed"]
     assert figures["tokenization"] == "not checked: llama.cpp crashed loading the file"
+
+
+def test_the_fallback_is_refused_where_it_would_not_fit_in_host_memory(embedded_gguf, embedded_merged_dir,
+                                                                         tmp_path, monkeypatch):
+    """At 14.66 B the fallback would load ~59 GB of float32 weights: on a host without it, a clear error
+    (the need, what is free, what to do) instead of an export killed for memory; nothing is checked or written."""
+    from grpo_export import llama_runtime
+
+    crashing = tmp_path / "crash.py"
+    crashing.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    monkeypatch.setattr(llama_runtime, "WORKER", crashing)
+    q8_0 = embedded_gguf[0][1]
+    needed = llama_runtime.fallback_host_bytes(q8_0)
+    monkeypatch.setattr(llama_runtime, "available_host_bytes", lambda: needed - 1)  # a host one byte short
+    with pytest.raises(ExportVerificationError, match=r"needs 0\.\d GiB of host memory.*delete .*llama\.cpp"):
+        verify_gguf(q8_0, "q8_0", gguf_reference(embedded_merged_dir))
+
+
+def test_the_fallbacks_memory_is_every_weight_in_float32(embedded_gguf, embedded_merged_dir):
+    from safetensors import safe_open
+
+    from grpo_export.llama_runtime import fallback_host_bytes
+
+    weights = 0
+    for shard in embedded_merged_dir.glob("*.safetensors"):
+        with safe_open(str(shard), "pt") as tensors:
+            weights += sum(math.prod(tensors.get_slice(name).get_shape()) for name in tensors.keys())
+    assert weights > 100_000_000
+    paths = embedded_gguf[0]
+    assert [fallback_host_bytes(path) for path in paths] == [4 * weights] * len(paths)
 
 
 def test_a_file_llama_cpp_refuses_fails_the_check(embedded_merged_dir, tmp_path):

@@ -19,11 +19,12 @@ from tqdm.auto import tqdm
 from grpo_export.atomic import check_replaceable, ensure_free_space, scratch_dir, staged_output_dir, write_marker
 from grpo_export.checkpoint import CheckpointReader
 from grpo_export.errors import ExportError, ExportVerificationError
-from grpo_export.llama_cpp import end_with_parent, ensure_llama_cpp_source, ensure_quantizer
+from grpo_export.llama_cpp import end_with_parent, ensure_llama_cpp_source, ensure_quantizer, llama_cpp_home
 from grpo_export.llama_runtime import (
     LlamaRun,
     LlamaRuntimeCrash,
     LlamaTokenizerCrash,
+    ensure_fallback_fits,
     gguf_run,
     transformers_gguf_logits,
 )
@@ -334,6 +335,7 @@ def verify_gguf(path: Path, method: str, reference: GgufReference, cache_dir: Pa
             f"llama.cpp, llama-cli and Ollama cannot read a prompt with it (its logits on token ids ran). "
             f"{_vocabulary_advice(path, metadata)}\n{crash.tail}") from crash
     except LlamaRuntimeCrash as crash:
+        ensure_fallback_fits(path, crash, llama_cpp_home(cache_dir))
         logger.warning("%s Checking %s with transformers' GGUF loader instead (the whole model de-quantised "
                        "in host memory; llama.cpp's tokenization not checked).", crash, path.name)
         candidate, runtime = transformers_gguf_logits(path, reference.sequences), "transformers (llama.cpp crashed)"

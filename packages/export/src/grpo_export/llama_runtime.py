@@ -30,6 +30,44 @@ class LlamaRuntimeCrash(RuntimeError):
     (seen on the lent GPU machine, where the runtime built there crashes in `llama_model_load_from_file`)."""
 
 
+def fallback_host_bytes(path: str | Path) -> int:
+    """Host memory `transformers_gguf_logits` needs for the GGUF at `path`: every weight in float32 (4 bytes),
+    read from the file's header (about 59 GB for a 14.66 B model, whatever its quantisation).
+
+    Example:
+        >>> fallback_host_bytes("phi4.Q4_K_M.gguf") / 1e9  # doctest: +SKIP
+        58.6
+    """
+    import gguf
+
+    return 4 * sum(int(tensor.n_elements) for tensor in gguf.GGUFReader(str(path)).tensors)
+
+
+def available_host_bytes() -> int:
+    """Host memory the system can give a new allocation without swapping (`psutil`'s "available")."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def ensure_fallback_fits(path: str | Path, crash: LlamaRuntimeCrash, llama_home: Path) -> None:
+    """Refuse the transformers fallback where it cannot fit: an export of a 14 B model on a 32-64 GB host would
+    otherwise be killed for memory after its GGUFs were written. Raises `ExportVerificationError` naming the need,
+    what is free and how to get a working llama.cpp runtime.
+
+    Example:
+        >>> ensure_fallback_fits("m.Q8_0.gguf", crash, Path("~/.cache/grpo-toolkit/llama.cpp-0.3.36-shared"))  # doctest: +SKIP
+    """
+    needed, available = fallback_host_bytes(path), available_host_bytes()
+    if needed > available:
+        raise ExportVerificationError(
+            f"{crash}\nChecking {Path(path).name} without llama.cpp (transformers' GGUF loader, float32) needs "
+            f"{needed / 2**30:.1f} GiB of host memory and {available / 2**30:.1f} GiB is available, so it was not "
+            f"checked and nothing was written. Give llama.cpp a runtime that works: delete {llama_home} and export "
+            f"again with another compiler for its build (e.g. CC=gcc-12 CXX=g++-12), or on a machine with "
+            f"{needed / 2**30:.0f} GiB free.") from crash
+
+
 def transformers_gguf_logits(path: str | Path, sequences: list[torch.Tensor]) -> list[torch.Tensor]:
     """The fallback when llama.cpp's runtime crashes: the GGUF de-quantised by transformers' loader (float32,
     the whole model in host memory: about 4 bytes per weight), teacher-forced on `sequences`.
