@@ -30,10 +30,11 @@ def main() -> int:
     args = parser.parse_args()
 
     from grpo_training.backends import select_backend
+
+    choice = select_backend("unsloth", import_early=True)  # Unsloth before trl, which the recipe's config imports
     from grpo_training.config import load_recipe
 
     recipe = load_recipe(args.recipe, args.set, check_files=False)
-    choice = select_backend("unsloth", import_early=True)
     import torch
 
     from grpo_training.backends import load_model

@@ -15,6 +15,9 @@
 # the machine's 128 GB /dev/shm ($GRPO_EXPORT_WORK_DIR), so the 64 GB disk holds only merged 29.3 + q4_k_m 9 + q8_0
 # 15.6 GB: s1; p1 [.carry-llama .devcarry .carry-v4]; a2; a3; p7 [.carry-v3]; RUN=phi4-14b g8 (twice if need be);
 # then, device time left, p9 [] (eval engines at 14.66 B, ROWS=64).
+# 2026-12-02 (third lease): p7 trained 2 steps and stopped at the LoRA check: every reward 0 on random text and no KL
+# gradient at step 1, so the LoRA stayed zero (rightly refused). p7 now adds random_weights_reward.py:text_length.
+# x1 [.carry-llama .devcarry] (one call, a fresh machine): the 14.66 B GGUF stage alone, the built base as its input.
 # About 22 min of run after ~4 min of set-up: start it first in a fresh lease.
 # Carries are made here by benchmarks/device/pack_device_carry.sh (+ .carry-llama: bin-gcc12.tar.xz, a llama.cpp build of
 # this machine, and llama.cpp.tar.xz, the sources of the llama-cpp-python 0.3.36 sdist).
@@ -33,6 +36,12 @@ job_wait() {  # wait for the app job up to $1 s
   while [ ! -f /tmp/apps/rc ] && [ "$(date +%s)" -lt "$until" ]; do sleep 5; done
   tail -c 3000 /tmp/apps/console.txt; echo; df -h /tmp | tail -1
   [ -f /tmp/apps/rc ] && echo "app rc $(cat /tmp/apps/rc)" || echo "app still running"
+}
+x_wait() {  # wait for the export job up to $WAIT s
+  local until=$(( $(date +%s) + WAIT ))
+  while [ ! -f /tmp/export/rc ] && [ "$(date +%s)" -lt "$until" ]; do sleep 5; done
+  tail -c 3000 /tmp/export/console.txt; echo; cat /tmp/export/results.jsonl; df -h /tmp /dev/shm | tail -2
+  [ -f /tmp/export/rc ] && echo "export rc $(cat /tmp/export/rc)" || echo "export still running"
 }
 case $step in
 g1)
@@ -85,7 +94,9 @@ p7)
      python3 apps/phi4_gsm8k/train.py --set model.name=/dev/shm/models/phi4-llama \
      --set data.source=/tmp/devcarry/gsm8k_head.jsonl --set data.config=null --set data.eval_rows=20 \
      --set grpo.max_steps=2 --set grpo.save_steps=2 --set run.output_dir=/tmp/runs --set run.name=phi4-14b \
-     --set run.report_to=none --gguf q8_0 q4_k_m > /tmp/apps/console.txt 2>&1; echo \$? > /tmp/apps/rc" < /dev/null > /dev/null 2>&1 &)
+     --set run.report_to=none --gguf q8_0 q4_k_m \
+     --set 'rewards.funcs=[xmlcount, soft_format, strict_format, integer, correctness, benchmarks/device/random_weights_reward.py:text_length]' \
+     > /tmp/apps/console.txt 2>&1; echo \$? > /tmp/apps/rc" < /dev/null > /dev/null 2>&1 &)
   sleep 10; job_wait ${WAIT:-470} ;;
 g9)
   timeout 500 python3 benchmarks/eval_engines.py apps/gemma3_gsm8k/recipe.yaml --set model.name=/tmp/models/gemma3-4b \
@@ -99,6 +110,21 @@ p9)  # after the Phi-4 app has ended (the GPU free): vLLM against HF generate at
     --set run.report_to=none --max-new-tokens 512 --hf-batch-size ${ROWS:-64} --out $OUT/eval_engines_phi4-14b.json \
     > $OUT/eval_engines_phi4.log 2>&1
   echo "eval_engines rc=$?"; tail -12 $OUT/eval_engines_phi4.log ;;
+x1)  # the 14.66 B GGUF stage alone (issue 17), on a fresh machine: the built base is the input, as a merged model
+  mkdir -p $home /tmp/export && tar xJf .carry-llama/llama.cpp.tar.xz -C $home && tar xJf .carry-llama/bin-gcc12.tar.xz -C $home
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site .devcarry/wheels/*.whl 2>&1 | tail -1
+  free -g | head -2; df -h /tmp /dev/shm | tail -2; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  r=/tmp/export/results.jsonl m=/dev/shm/models/phi4-llama
+  (setsid bash -c "python3 benchmarks/export_at_size.py stage 'build phi4-llama' --results $r -- \
+     python3 benchmarks/gpu_grpo.py build phi4-llama --models /dev/shm/models && \
+     GRPO_EXPORT_WORK_DIR=/dev/shm python3 benchmarks/export_at_size.py stage 'phi4-llama gguf q8_0 q4_k_m' --results $r \
+     --measure /tmp/export/gguf -- python3 -m grpo_export -v gguf $m /tmp/export/gguf --methods q8_0 q4_k_m; \
+     echo \$? > /tmp/export/rc" < /dev/null > /tmp/export/console.txt 2>&1 &)
+  sleep 5; WAIT=${WAIT:-540} x_wait ;;
+x2)
+  WAIT=${WAIT:-560} x_wait
+  cp /tmp/export/gguf/.grpo-export.json /tmp/export/gguf-checks.json 2>/dev/null; ls -la /tmp/export/gguf
+  tar czf $OUT/export-phi4-14b.tar.gz -C /tmp/export --exclude gguf . ;;
 a1)
   export PYTHONPATH=/tmp/site:$PYTHONPATH  # diskcache for the bindings comes with s1: run s1 first next time
   nproc; free -g | head -2; df -h /tmp | tail -1; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
