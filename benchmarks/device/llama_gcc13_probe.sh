@@ -4,8 +4,8 @@
 # One call, carry [.carry-llama .devcarry]: build there with ensure_llama_cpp_tools, then the export's own check
 # runner (gguf_run: logits + tokenization in a child) on a tiny Llama with the SmolLM2 tokenizer.
 set -uo pipefail
-export PYTHONPATH=/tmp/site:$PWD/packages/export/src GRPO_CACHE=/tmp/grpo-cache HF_HUB_OFFLINE=1
-home=/tmp/grpo-cache/llama.cpp-0.3.36-shared; mkdir -p $home /tmp/site
+export PYTHONPATH=/tmp/site:$PWD/packages/export/src GRPO_CACHE=/tmp/gcc13-cache HF_HUB_OFFLINE=1  # not the apps' cache: their carried gcc-12 build stays
+home=/tmp/gcc13-cache/llama.cpp-0.3.36-shared; mkdir -p $home /tmp/site
 python3 -m pip install -q --no-index --no-deps --target /tmp/site .devcarry/wheels/*.whl 2>&1 | tail -1
 tar xJf .carry-llama/llama.cpp.tar.xz -C $home
 t0=$(date +%s)
