@@ -31,17 +31,11 @@ OUT=${OUT:-/tmp/out}; mkdir -p "$OUT" /tmp/vparts /tmp/apps
 untar() { python3 -c "import sys, tarfile; tarfile.open(fileobj=sys.stdin.buffer, mode='r|xz').extractall(sys.argv[1], filter='tar')" "$1"; }
 home=/tmp/grpo-cache/llama.cpp-0.3.36-shared
 [ -d .devcarry ] && { mkdir -p /tmp/devcarry && cp -r .devcarry/. /tmp/devcarry/; } || { mkdir -p .devcarry && cp -r /tmp/devcarry/. .devcarry/; }
-job_wait() {  # wait for the app job up to $1 s
-  local until=$(( $(date +%s) + $1 ))
-  while [ ! -f /tmp/apps/rc ] && [ "$(date +%s)" -lt "$until" ]; do sleep 5; done
-  tail -c 3000 /tmp/apps/console.txt; echo; df -h /tmp | tail -1
-  [ -f /tmp/apps/rc ] && echo "app rc $(cat /tmp/apps/rc)" || echo "app still running"
-}
-x_wait() {  # wait for the export job up to $WAIT s
-  local until=$(( $(date +%s) + WAIT ))
-  while [ ! -f /tmp/export/rc ] && [ "$(date +%s)" -lt "$until" ]; do sleep 5; done
-  tail -c 3000 /tmp/export/console.txt; echo; cat /tmp/export/results.jsonl; df -h /tmp /dev/shm | tail -2
-  [ -f /tmp/export/rc ] && echo "export rc $(cat /tmp/export/rc)" || echo "export still running"
+job_wait() {  # wait up to $1 s for the background job that writes $2/rc (default /tmp/apps: the app job)
+  local dir=${2:-/tmp/apps} until=$(( $(date +%s) + $1 ))
+  while [ ! -f $dir/rc ] && [ "$(date +%s)" -lt "$until" ]; do sleep 5; done
+  tail -c 3000 $dir/console.txt; echo; cat $dir/results.jsonl 2>/dev/null; df -h /tmp /dev/shm | tail -2
+  [ -f $dir/rc ] && echo "job rc $(cat $dir/rc)" || echo "job still running"
 }
 case $step in
 g1)
@@ -120,9 +114,9 @@ x1)  # the 14.66 B GGUF stage alone (issue 17), on a fresh machine: the built ba
      GRPO_EXPORT_WORK_DIR=/dev/shm python3 benchmarks/export_at_size.py stage 'phi4-llama gguf q8_0 q4_k_m' --results $r \
      --measure /tmp/export/gguf -- python3 -m grpo_export -v gguf $m /tmp/export/gguf --methods q8_0 q4_k_m; \
      echo \$? > /tmp/export/rc" < /dev/null > /tmp/export/console.txt 2>&1 &)
-  sleep 5; WAIT=${WAIT:-540} x_wait ;;
+  sleep 5; job_wait ${WAIT:-540} /tmp/export ;;
 x2)
-  WAIT=${WAIT:-560} x_wait
+  job_wait ${WAIT:-560} /tmp/export
   cp /tmp/export/gguf/.grpo-export.json /tmp/export/gguf-checks.json 2>/dev/null; ls -la /tmp/export/gguf
   tar czf $OUT/export-phi4-14b.tar.gz -C /tmp/export --exclude gguf . ;;
 a1)
