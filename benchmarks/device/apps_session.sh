@@ -69,7 +69,8 @@ g8)
     cp /tmp/runs/$run/eval.json /tmp/runs/$run/train.log /tmp/apps/ 2>/dev/null
     ls -la /tmp/runs/$run /tmp/runs/$run/gguf; df -h /tmp /dev/shm | tail -2
     tar czf $OUT/$run.tar.gz -C /tmp/apps .
-  fi ;;
+  fi
+  [ -f /tmp/probe.log ] && { cp /tmp/probe.log $OUT/; echo "--- gcc-13 probe"; tail -12 /tmp/probe.log; } ;;
 p1)
   cp .carry-v*/* /tmp/vparts/ 2>/dev/null
   mkdir -p $home && tar xJf .carry-llama/llama.cpp.tar.xz -C $home && tar xJf .carry-llama/bin-gcc12.tar.xz -C $home
@@ -77,6 +78,8 @@ p1)
   rm -f /tmp/build.rc  # the build runs on while a2 and a3 bring the vLLM parts; p7 waits for it
   (setsid bash -c "python3 benchmarks/gpu_grpo.py build phi4-llama --models /dev/shm/models > /tmp/build.log 2>&1; \
      echo \$? > /tmp/build.rc" < /dev/null > /dev/null 2>&1 &)  # unsloth/Phi-4 is Llama-shaped
+  # the gcc-13 question (EXPORT.md) on the CPU meanwhile, in its own cache; g8 shows its log
+  (setsid bash -c "bash benchmarks/device/llama_gcc13_probe.sh > /tmp/probe.log 2>&1" < /dev/null > /dev/null 2>&1 &)
   sleep 5; tail -2 /tmp/build.log ;;
 p7)
   cp .carry-v*/* /tmp/vparts/ 2>/dev/null; ls /tmp/vparts
