@@ -22,7 +22,7 @@ pipt() { python3 -m pip install -q --no-index --no-deps --no-compile $plat --tar
 pipt "$work/site" .whl-a/*.whl .whl-b/*.whl .devcarry/wheels/*.whl
 mkdir -p "$work/vllm" && cat .vllm-*/part* | tar x -C "$work/vllm"
 pipt "$work/vsite" "$work"/vllm/*/*.whl
-rm -rf .carry-*
+rm -rf .carry-site .carry-v* .carry-g*  # not .carry-llama: it is made by hand
 mkdir -p .carry-site
 tar cf - -C "$work" site | xz -T2 -9 > .carry-site/site.tar.xz
 tar cf - -C "$work" vsite | xz -T2 -9 | split -b 60M -d - "$work/vpart"
