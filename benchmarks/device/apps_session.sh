@@ -33,6 +33,9 @@ home=/tmp/grpo-cache/llama.cpp-0.3.36-shared
 [ -d .devcarry ] && { mkdir -p /tmp/devcarry && cp -r .devcarry/. /tmp/devcarry/; } || { mkdir -p .devcarry && cp -r /tmp/devcarry/. .devcarry/; }
 job_wait() {  # wait up to $1 s for the background job that writes $2/rc (default /tmp/apps: the app job)
   local dir=${2:-/tmp/apps} until=$(( $(date +%s) + $1 ))
+  if [ ! -f $dir/console.txt ]; then  # 2026-12-03: a g8 waited 560 s of device time on a fresh machine for nothing
+    echo "no job on this machine ($dir/console.txt missing): the machine that ran it was released; start again"; return 1
+  fi
   while [ ! -f $dir/rc ] && [ "$(date +%s)" -lt "$until" ]; do sleep 5; done
   tail -c 3000 $dir/console.txt; echo; cat $dir/results.jsonl 2>/dev/null; df -h /tmp /dev/shm | tail -2
   [ -f $dir/rc ] && echo "job rc $(cat $dir/rc)" || echo "job still running"
