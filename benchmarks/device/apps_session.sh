@@ -73,7 +73,7 @@ g8)
     ls -la /tmp/runs/$run /tmp/runs/$run/gguf; df -h /tmp /dev/shm | tail -2
     tar czf $OUT/$run.tar.gz -C /tmp/apps .
   fi
-  [ -f /tmp/probe.log ] && { cp /tmp/probe.log $OUT/; echo "--- gcc-13 probe"; tail -12 /tmp/probe.log; } ;;
+  [ -f /tmp/diagnose.log ] && { cp /tmp/diagnose.log $OUT/; echo "--- gcc-13 diagnosis"; tail -c 2500 /tmp/diagnose.log; } ;;
 p1)
   cp .carry-v*/* /tmp/vparts/ 2>/dev/null
   mkdir -p $home && tar xJf .carry-llama/llama.cpp.tar.xz -C $home && tar xJf .carry-llama/bin-gcc12.tar.xz -C $home
@@ -81,8 +81,8 @@ p1)
   rm -f /tmp/build.rc  # the build runs on while a2 and a3 bring the vLLM parts; p7 waits for it
   (setsid bash -c "python3 benchmarks/gpu_grpo.py build phi4-llama --models /dev/shm/models > /tmp/build.log 2>&1; \
      echo \$? > /tmp/build.rc" < /dev/null > /dev/null 2>&1 &)  # unsloth/Phi-4 is Llama-shaped
-  # the gcc-13 question (EXPORT.md) on the CPU meanwhile, in its own cache; g8 shows its log
-  (setsid bash -c "bash benchmarks/device/llama_gcc13_probe.sh > /tmp/probe.log 2>&1" < /dev/null > /dev/null 2>&1 &)
+  # where the gcc-13 libllama crashes (EXPORT.md), on the CPU meanwhile, in its own cache; g8 shows its log
+  (setsid bash -c "bash benchmarks/device/llama_gcc13_diagnose.sh > /tmp/diagnose.log 2>&1" < /dev/null > /dev/null 2>&1 &)
   sleep 5; tail -2 /tmp/build.log ;;
 p7)
   cp .carry-v*/* /tmp/vparts/ 2>/dev/null; ls /tmp/vparts
