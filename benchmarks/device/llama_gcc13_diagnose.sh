@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Where does the libllama built on the GPU machine (gcc 13.3) crash, and does it crash without -O3?
 # llama_gcc13_probe.sh (2026-12-03) showed that it segfaults under the bindings on a good tiny GGUF while the carried
-# gcc-12 build runs the same file on the same machine. One call, carry [.carry-llama .devcarry], ~3.5 min:
+# gcc-12 build runs the same file on the same machine. One call, carry [.carry-llama .devcarry], ~2 min:
 #   A  the toolkit's own build (ensure_llama_cpp_tools: Release, -O3), then examined
 #   B  the same options but RelWithDebInfo (-O2 -g: line numbers in a backtrace), then examined
-# Examined: ldd, a verbose load through the bindings (llama.cpp's own log says how far it got), gdb's backtrace
-# where gdb exists. A first, so that a call cut at its limit still says where the toolkit's build crashes.
+# Examined: each library's NEEDED (readelf), a verbose load through the bindings (llama.cpp's own log says how far
+# it got), gdb's backtrace where gdb exists; for B also its link line and the environment that could change it.
+# A first, so that a call cut at its limit still says where the toolkit's build crashes.
 set -uo pipefail
 export PYTHONPATH=/tmp/site:$PWD/packages/export/src HF_HUB_OFFLINE=1 GRPO_CACHE=/tmp/dA  # the converter too: not ~/.cache
 mkdir -p /tmp/site /tmp/dA/llama.cpp-0.3.36-shared /tmp/dB
@@ -13,18 +14,7 @@ python3 -m pip install -q --no-index --no-deps --target /tmp/site .devcarry/whee
 A=/tmp/dA/llama.cpp-0.3.36-shared
 tar xJf .carry-llama/llama.cpp.tar.xz -C $A
 t0=$(date +%s)
-python3 - <<'EOF' 2>&1 | grep -v Writing | tail -3 &
-import torch
-from pathlib import Path
-from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig
-from grpo_export.gguf_export import convert_to_gguf
-tok = AutoTokenizer.from_pretrained(".devcarry/tok-smollm2")
-c = LlamaConfig(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4,
-                num_key_value_heads=2, vocab_size=len(tok), tie_word_embeddings=True)
-AutoModelForCausalLM.from_config(c).to(torch.bfloat16).save_pretrained("/tmp/tiny"); tok.save_pretrained("/tmp/tiny")
-convert_to_gguf(Path("/tmp/tiny"), Path("/tmp/tiny.gguf"), "f16", Path("/tmp/conv.log"))
-print("tiny GGUF written")
-EOF
+python3 benchmarks/device/tiny_llama_gguf.py 2>&1 | grep -v Writing | tail -3 &
 python3 -c "from grpo_export.llama_cpp import ensure_llama_cpp_tools as e; e()" > /tmp/dA.log 2>&1
 echo "A built: rc $? at $(( $(date +%s) - t0 )) s"; wait
 gcc --version | head -1; command -v gdb || echo "no gdb"

@@ -11,17 +11,12 @@ tar xJf .carry-llama/llama.cpp.tar.xz -C $home
 t0=$(date +%s)
 python3 -c "from grpo_export.llama_cpp import ensure_llama_cpp_tools as e; e()" 2>&1 | tail -2
 echo "built in $(( $(date +%s) - t0 )) s; $(gcc --version | head -1)"
-python3 - <<'P' 2>&1 | grep -v Writing | tail -8
+python3 benchmarks/device/tiny_llama_gguf.py 2>&1 | grep -v Writing | tail -3
+python3 - <<'P' 2>&1 | tail -8
 import torch
-from pathlib import Path
-from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig
-from grpo_export.gguf_export import convert_to_gguf
+from transformers import AutoTokenizer
 from grpo_export.llama_runtime import gguf_run
 tok = AutoTokenizer.from_pretrained(".devcarry/tok-smollm2")
-c = LlamaConfig(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4,
-                num_key_value_heads=2, vocab_size=len(tok), tie_word_embeddings=True)
-AutoModelForCausalLM.from_config(c).to(torch.bfloat16).save_pretrained("/tmp/tiny"); tok.save_pretrained("/tmp/tiny")
-convert_to_gguf(Path("/tmp/tiny"), Path("/tmp/tiny.gguf"), "f16", Path("/tmp/conv.log"))
 text = "the sea keeps every colour of the sky"
 run = gguf_run("/tmp/tiny.gguf", [torch.tensor([1, 2, 3, 4])], [text], [tok(text)["input_ids"]])
 print("gcc-13 libllama under the bindings: ran;", tuple(run.logits[0].shape),
