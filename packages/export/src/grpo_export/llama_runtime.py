@@ -64,7 +64,8 @@ def ensure_fallback_fits(path: str | Path, crash: LlamaRuntimeCrash, llama_home:
             f"{crash}\nChecking {Path(path).name} without llama.cpp (transformers' GGUF loader, float32) needs "
             f"{needed / 2**30:.1f} GiB of host memory and {available / 2**30:.1f} GiB is available, so it was not "
             f"checked and nothing was written. Give llama.cpp a runtime that works: delete {llama_home} and export "
-            f"again with another compiler for its build (e.g. CC=gcc-12 CXX=g++-12), or on a machine with "
+            f"again with another compiler for its build (e.g. CC=/usr/bin/gcc CXX=/usr/bin/g++ where CC/CXX name "
+            f"another toolchain, or CC=gcc-12 CXX=g++-12), or on a machine with "
             f"{needed / 2**30:.0f} GiB free.") from crash
 
 
