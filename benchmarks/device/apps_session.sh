@@ -11,7 +11,7 @@
 # The Gemma-3 4B app (2026-12-02, second lease), four calls instead of eight (a call carries <= 64 MiB):
 #   s1 [.carry-site]; g1 [.carry-llama .devcarry .carry-v4] (the carried llama.cpp build installed, gemma3-4b built);
 #   a2 [.carry-v1]; a3 [.carry-v2]; g7 [.carry-v3] (vLLM installed, the app job started); g8 = a8 for it.
-# The Phi-4 app at 14.66 B (planned, not run yet): its base (29.3 GB) and GGUF's 16-bit intermediate (29.3 GB) go to
+# The Phi-4 app at 14.66 B (exit 0 on 2026-12-03, APPS.md): its base (29.3 GB) and GGUF's 16-bit intermediate (29.3 GB) go to
 # the machine's 128 GB /dev/shm ($GRPO_EXPORT_WORK_DIR), so the 64 GB disk holds only merged 29.3 + q4_k_m 9 + q8_0
 # 15.6 GB: s1; p1 [.carry-llama .devcarry .carry-v4]; a2; a3; p7 [.carry-v3]; RUN=phi4-14b g8 (twice if need be);
 # then, device time left, p9 [] (eval engines at 14.66 B, ROWS=64).
