@@ -6,12 +6,15 @@
 # bindings import: numpy, jinja2, markupsafe, typing_extensions, diskcache), ~2.5 min:
 #   U  the toolkit's cmake options with Ubuntu's compiler (CC=/usr/bin/gcc CXX=/usr/bin/g++)
 #   X  the environment's /opt/gcc with -Wl,--exclude-libs,ALL (each library's static libstdc++ kept to itself)
+# On 2026-12-03 CMAKE_OPTIONS did not have that flag yet (X passed it through LDFLAGS; both ran); since then they
+# carry it on Linux, so both builds include it and X is the toolkit's own build with the environment's compiler.
 set -uo pipefail
 mkdir -p /tmp/psite /tmp/src
 python3 -m pip install -q --no-index --no-deps --target /tmp/psite .carry-probe/*.whl 2>&1 | grep -v WARN | tail -1
 tar xJf .carry-llama/llama.cpp.tar.xz -C /tmp/src
 options=$(python3 -c "import ast, sys; t = ast.parse(open('packages/export/src/grpo_export/llama_cpp.py').read())
-print(' '.join(next(ast.literal_eval(n.value) for n in t.body if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == 'CMAKE_OPTIONS')))")
+node = next(n.value for n in t.body if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == 'CMAKE_OPTIONS')
+print(' '.join(eval(compile(ast.Expression(node), 'llama_cpp.py', 'eval'), {'sys': sys})))")  # no import: no torch here
 echo "cmake options: $options"; echo "environment: CC=${CC:-} CXX=${CXX:-}"; /usr/bin/g++ --version | head -1
 cat > /tmp/load.py <<PYEOF
 import sys; sys.path[:0] = ["/tmp/psite", "/tmp/src/llama.cpp/python-bindings"]
@@ -29,4 +32,4 @@ try() {  # name, then env assignments for cmake's configure
   echo "load rc $?"; grep -v '^ *File\|^$' /tmp/load$name.log | tail -4
 }
 try U CC=/usr/bin/gcc CXX=/usr/bin/g++
-try X "LDFLAGS=-Wl,--exclude-libs,ALL"
+try X "LDFLAGS=-Wl,--exclude-libs,ALL"  # as run on 2026-12-03; the options carry it now too

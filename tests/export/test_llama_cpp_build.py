@@ -36,12 +36,12 @@ target_link_options(vocab PRIVATE -static-libstdc++)
 """
 
 
-def exported_strong_symbols(tmp_path: Path, options: list[str]) -> list[str]:
-    tmp_path.mkdir(parents=True)
-    (tmp_path / "vocab.cpp").write_text(LIBRARY_SOURCE)
-    (tmp_path / "CMakeLists.txt").write_text(CMAKE_LISTS)
-    build = tmp_path / "build"
-    for command in (["cmake", "-S", str(tmp_path), "-B", str(build), *options], ["cmake", "--build", str(build)]):
+def exported_strong_symbols(project: Path, options: list[str]) -> list[str]:
+    project.mkdir(parents=True)
+    (project / "vocab.cpp").write_text(LIBRARY_SOURCE)
+    (project / "CMakeLists.txt").write_text(CMAKE_LISTS)
+    build = project / "build"
+    for command in (["cmake", "-S", str(project), "-B", str(build), *options], ["cmake", "--build", str(build)]):
         subprocess.run(command, check=True, capture_output=True, text=True)
     symbols = subprocess.run(["nm", "-D", "--defined-only", str(build / "libvocab.so")],
                              check=True, capture_output=True, text=True).stdout
