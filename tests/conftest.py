@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# The suite never reaches the real Hub: it runs offline by itself, before any Hugging Face library is imported
+# (subprocesses inherit it). A test of the online path gives its own process HF_ENDPOINT on loopback and unsets these.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 import pytest
 
