@@ -13,8 +13,9 @@ rewards:
 The reward is called as TRL calls every reward, `f(prompts=..., completions=..., completion_ids=...,
 answer=..., **other columns)`, and returns one float (or `None`: not applicable) per completion. It is
 checked when the recipe is read, before any model loads: the module or file imports, the name exists
-and is callable, and on two sample completions it returns one float or `None` each. Errors name the
-entry (`rewards[2].name`) and what to do. TRL logs it as `rewards/<function name>/mean`.
+and is callable, and on two sample completions it returns one float or `None` each, within
+`PROBE_SECONDS` (a reward that never returns would otherwise hang `--check` and every launch). Errors name
+the entry (`rewards[2].name`) and what to do. TRL logs it as `rewards/<function name>/mean`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import importlib.util
 import math
 import numbers
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,8 @@ from grpo_training.recipe_errors import RecipeError
 from grpo_training.recipe_sections import Recipe
 
 __all__ = ["ImportedReward", "check_imported_rewards", "is_import_path", "reward_key"]
+
+PROBE_SECONDS = 60.0  # loading a reward and scoring two short completions; a judge model may load on first use
 
 _SAMPLE = dict(
     prompts=[[{"role": "system", "content": "Respond in the XML format."}, {"role": "user", "content": "What is 6 * 12?"}]] * 2,
@@ -143,27 +147,53 @@ def _check_scores(scores: Any) -> str | None:
     return None
 
 
+def _probe(spec: Any, base_dir: Path | None) -> tuple[str, Any]:
+    """Load one reward entry and score the two sample completions: ("load", error), ("call", error) or
+    ("scores", what it returned). Runs in a thread of its own, so even a `sys.exit()` is reported, not raised."""
+    try:
+        reward = ImportedReward(spec.name, spec.params, base_dir)
+    except BaseException as error:
+        return "load", error
+    try:
+        return "scores", reward(**_SAMPLE)
+    except BaseException as error:
+        return "call", error
+
+
+def _within(seconds: float, function: Callable[..., Any], *args: Any) -> Any:
+    """`function(*args)` run in a daemon thread; its result, or None when it has not returned after `seconds`
+    (the thread is left behind: Python cannot stop it, and being a daemon it does not keep the process alive)."""
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(function(*args)), name="reward-probe", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return result[0] if result else None
+
+
 def check_imported_rewards(recipe: Recipe, base_dir: Path | None = None) -> None:
     """Check every import-path entry of `recipe.rewards.funcs` before any model loads.
 
     Raises:
         RecipeError: naming the entry (`rewards[i].name`) when it does not import, is not callable,
-            raises on two sample completions, or does not return one float or None for each.
+            raises on two sample completions, does not return one float or None for each, or does not
+            return within `PROBE_SECONDS`.
     """
     for index, spec in enumerate(recipe.rewards.funcs):
         if not is_import_path(spec.name):
             continue
         where = f"rewards[{index}].name: {spec.name!r}"
-        try:
-            reward = ImportedReward(spec.name, spec.params, base_dir)
-        except Exception as error:
-            raise RecipeError(f"{where} could not be loaded: {type(error).__name__}: {error}. Give "
-                              "'package.module:function' (importable) or 'path/to/file.py:function'") from error
-        try:
-            scores = reward(**_SAMPLE)
-        except Exception as error:
+        outcome = _within(PROBE_SECONDS, _probe, spec, base_dir)
+        if outcome is None:
+            raise RecipeError(f"{where} did not return within {PROBE_SECONDS:g} s when loaded and called on two sample "
+                              "completions (called as TRL calls rewards: prompts, completions, completion_ids, "
+                              "answer); make it return, e.g. bound its waits with a timeout")
+        stage, value = outcome
+        if stage == "load":
+            raise RecipeError(f"{where} could not be loaded: {type(value).__name__}: {value}. Give "
+                              "'package.module:function' (importable) or 'path/to/file.py:function'") from value
+        if stage == "call":
             raise RecipeError(f"{where} raised on two sample completions (called as TRL calls rewards: prompts, "
-                              f"completions, completion_ids, answer): {type(error).__name__}: {error}") from error
-        problem = _check_scores(scores)
+                              f"completions, completion_ids, answer): {type(value).__name__}: {value}") from value
+        problem = _check_scores(value)
         if problem:
             raise RecipeError(f"{where} {problem} (checked on two sample completions)")

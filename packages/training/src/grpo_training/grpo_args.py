@@ -34,6 +34,7 @@ from typing import Any
 from grpo_training.custom_rewards import reward_key
 from grpo_training.recipe_errors import RecipeError
 from grpo_training.recipe_grpo import GRPOSettings
+from grpo_training.recipe_secrets import check_no_secrets
 from grpo_training.recipe_sections import Recipe
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ def plan_grpo_args(
     Raises:
         RecipeError: conflicting fields (e.g. both warmup_ratio and warmup_steps).
     """
+    check_no_secrets(recipe.grpo, "grpo")  # never in training_args.bin, even for a recipe built without the checks
     kwargs = dict(recipe.grpo)
     notices: list[str] = []
     _map_warmup_ratio(kwargs, notices)

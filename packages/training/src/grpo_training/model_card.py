@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from grpo_training.atomic_files import write_atomically
+from grpo_training.recipe_secrets import redact_secrets, redact_text
 from grpo_training.recipe_sections import Recipe
 
 TOOLKIT = "grpo-toolkit"
@@ -50,7 +51,7 @@ def model_card(run_dir: Path, recipe: Recipe, reports: Sequence[Any] = ()) -> st
     else:
         import yaml
 
-        recipe_text = yaml.safe_dump(recipe.to_dict(), sort_keys=False, allow_unicode=True)
+        recipe_text = yaml.safe_dump(redact_secrets(recipe.to_dict()), sort_keys=False, allow_unicode=True)
     data = recipe.data
     lines = [
         f"# {run_dir.name}",
@@ -104,7 +105,7 @@ def model_card(run_dir: Path, recipe: Recipe, reports: Sequence[Any] = ()) -> st
         f"Written by {TOOLKIT}.",
         "",
     ]
-    return "\n".join(lines)
+    return redact_text("\n".join(lines))  # a secret never reaches a card that --push-to uploads
 
 
 def write_model_card(run_dir: str | Path, recipe: Recipe, reports: Sequence[Any] = ()) -> Path:

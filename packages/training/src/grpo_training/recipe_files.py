@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 RECIPES_DIR = Path(__file__).parent / "recipes"
 DEMO_RECIPE = RECIPES_DIR / "demo_cpu.yaml"
 
@@ -32,8 +30,11 @@ def peek_backend(recipe_path: str | Path, overrides: list[str]) -> str:
     for override in reversed(overrides):
         if override.startswith("run.backend="):
             return override.split("=", 1)[1].strip()
+    from grpo_training.recipe_errors import RecipeError
+    from grpo_training.recipe_yaml import load_yaml, read_recipe_text
+
     try:
-        raw = yaml.safe_load(Path(recipe_path).read_text(encoding="utf-8")) or {}
+        raw = load_yaml(read_recipe_text(recipe_path), str(recipe_path)) or {}
         return str((raw.get("run") or {}).get("backend", "auto"))
-    except (OSError, yaml.YAMLError, AttributeError):
+    except (RecipeError, AttributeError):
         return "auto"

@@ -19,6 +19,7 @@ from grpo_training.recipe_errors import RecipeError
 from grpo_training.recipe_files import DEMO_RECIPE
 from grpo_training.recipe_grpo import build_grpo_section
 from grpo_training.recipe_overrides import apply_overrides
+from grpo_training.recipe_secrets import check_no_secrets, redact_secrets
 from grpo_training.recipe_sections import (
     SECTIONS,
     DataConfig,
@@ -31,6 +32,7 @@ from grpo_training.recipe_sections import (
     RunConfig,
 )
 from grpo_training.recipe_validation import validate_recipe
+from grpo_training.recipe_yaml import load_yaml, read_recipe_text
 
 
 def recipe_from_dict(raw: dict[str, Any], *, source_path: str | None = None, check_files: bool = True) -> Recipe:
@@ -42,6 +44,7 @@ def recipe_from_dict(raw: dict[str, Any], *, source_path: str | None = None, che
         ...
         grpo_training.recipe_errors.RecipeError: grpo.max_stepz: unknown field, not in TRL 1.14.2's GRPOConfig nor ours; similar fields: max_steps, save_steps, eval_steps
     """
+    check_no_secrets(raw)  # first: a type error below would repeat the value
     if not isinstance(raw, dict):
         raise RecipeError(f"recipe: expected a mapping with sections {', '.join(SECTIONS)}, got {type(raw).__name__}")
     unknown = sorted(set(raw) - set(SECTIONS))
@@ -79,12 +82,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, *, check_f
         grpo_training.recipe_errors.RecipeError: data.loader: 'mnist' is not a loader; expected one of gsm8k, dapo
     """
     path = Path(path)
-    if not path.is_file():
-        raise RecipeError(f"recipe file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise RecipeError(f"recipe file {path} is not valid YAML: {error}") from None
+    raw = load_yaml(read_recipe_text(path), f"recipe file {path}") or {}
     raw = apply_overrides(raw, overrides)
     return recipe_from_dict(raw, source_path=str(path), check_files=check_files)
 
@@ -144,6 +142,6 @@ def build_rewards(values: Any) -> RewardsConfig:
 
 
 def dump_recipe(recipe: Recipe, path: str | Path) -> Path:
-    """Write the recipe as YAML (atomically) and return the path."""
+    """Write the recipe as YAML (atomically, secrets redacted: `grpo_training.recipe_secrets`) and return the path."""
     path = Path(path)
-    return write_atomically(path, yaml.safe_dump(recipe.to_dict(), sort_keys=False, allow_unicode=True))
+    return write_atomically(path, yaml.safe_dump(redact_secrets(recipe.to_dict()), sort_keys=False, allow_unicode=True))

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe_secrets import redact_text
+from grpo_training.recipe_yaml import InvalidYaml, load_yaml
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -27,14 +27,14 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         (['lora', 'target_modules'], ['q_proj', 'v_proj'])
     """
     if "=" not in text:
-        raise RecipeError(f"override {text!r}: expected section.field=value (e.g. grpo.learning_rate=1e-5)")
+        raise RecipeError(f"override {redact_text(text)!r}: expected section.field=value (e.g. grpo.learning_rate=1e-5)")
     path, raw = text.split("=", 1)
     keys = [key for key in path.strip().split(".") if key]
     if len(keys) < 2:
-        raise RecipeError(f"override {text!r}: expected section.field=value (e.g. grpo.learning_rate=1e-5)")
+        raise RecipeError(f"override {redact_text(text)!r}: expected section.field=value (e.g. grpo.learning_rate=1e-5)")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = load_yaml(raw, f"override {path.strip()!r}") if raw.strip() else ""
+    except InvalidYaml:  # not YAML: the text itself (too large or recursive YAML is refused)
         value = raw
     return keys, value
 

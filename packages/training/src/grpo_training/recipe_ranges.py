@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,8 @@ class Range:
         'must be > 0, got 0'
         >>> Range(low=1, special={-1: "train for grpo.num_train_epochs"}).problem(-1) is None
         True
+        >>> Range(low=0, high=1).problem(float("nan"))
+        'must be a finite number in [0, 1], got nan'
     """
 
     low: float | None = None
@@ -55,6 +58,8 @@ class Range:
 
     def problem(self, value: float) -> str | None:
         """Why `value` is out of range, or None when it is valid."""
+        if not math.isfinite(value):
+            return f"must be a finite number {self.describe()}, got {value!r}"
         if value in self.special:
             return None
         too_low = self.low is not None and (value < self.low or (self.low_open and value == self.low))
@@ -148,6 +153,7 @@ def check_recipe_ranges(recipe: Recipe) -> None:
     """
     from grpo_training.recipe_errors import RecipeError
 
+    check_finite_numbers(recipe)
     for path, valid in RANGES.items():
         value = recipe_value(recipe, path)
         if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -167,3 +173,33 @@ def check_recipe_ranges(recipe: Recipe) -> None:
     if data.source == "synthetic" and data.eval_rows >= data.synthetic_rows:
         raise RecipeError(f"data.eval_rows: {data.eval_rows} held-out rows of {data.synthetic_rows} synthetic rows "
                           f"leave none for training; hold out at most {data.synthetic_rows - 1} or raise data.synthetic_rows")
+
+
+def check_finite_numbers(recipe: Recipe) -> None:
+    """Raise `RecipeError` naming the first number of the recipe that is infinite or NaN: every section's
+    fields, the `grpo` fields, reward weights and parameters, and numbers nested in mappings or lists.
+
+    Example:
+        >>> from grpo_training.config import Recipe
+        >>> check_finite_numbers(Recipe(grpo={"adam_beta1": float("inf")}))
+        Traceback (most recent call last):
+        ...
+        grpo_training.recipe_errors.RecipeError: grpo.adam_beta1: must be a finite number, got inf
+    """
+    from grpo_training.recipe_errors import RecipeError
+
+    for where, value in _numbers(recipe.to_dict(), ""):
+        if not math.isfinite(value):
+            raise RecipeError(f"{where}: must be a finite number, got {value!r}")
+
+
+def _numbers(value: Any, where: str) -> list[tuple[str, float]]:
+    """(`section.field` path, value) of every float under `value` (reward entries named `rewards[i]`)."""
+    if isinstance(value, float):
+        return [(where, value)]
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _numbers(item, f"{where}.{key}" if where else str(key))]
+    if isinstance(value, (list, tuple)):
+        prefix = "rewards" if where == "rewards.funcs" else where
+        return [found for index, item in enumerate(value) for found in _numbers(item, f"{prefix}[{index}]")]
+    return []

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from grpo_training.recipe_errors import RecipeError
 from grpo_training.recipe_ranges import check_recipe_ranges
+from grpo_training.recipe_secrets import check_no_secrets
 from grpo_training.recipe_sections import BACKENDS, LOADERS, SWANLAB_MODES, DataConfig, Recipe
 
 logger = logging.getLogger("grpo_training.config")  # the name the recipe checks have always logged under
@@ -24,7 +25,8 @@ logger = logging.getLogger("grpo_training.config")  # the name the recipe checks
 
 def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path | None = None) -> None:
     """Cross-field checks that need no model: names that must exist, values in range
-    (`grpo_training.recipe_ranges`), files present."""
+    (`grpo_training.recipe_ranges`), files present, no secrets (`grpo_training.recipe_secrets`)."""
+    check_no_secrets(recipe.to_dict())
     _check_data(recipe.data, check_files, base_dir)
     _check_rewards(recipe, check_files, base_dir)
     _check_choices(recipe)
@@ -75,7 +77,24 @@ def _check_rewards(recipe: Recipe, check_files: bool, base_dir: Path | None) -> 
         check_imported_rewards(recipe, base_dir)
 
 
+def check_run_name(name: str | None) -> None:
+    """Refuse a `run.name` that is not one folder name: the run folder must stay inside `run.output_dir`.
+
+    Example:
+        >>> check_run_name("../x")
+        Traceback (most recent call last):
+        ...
+        grpo_training.recipe_errors.RecipeError: run.name: '../x' is not a folder name, and the run folder must stay inside run.output_dir; give a plain folder name (no path separator, not '..'), and set run.output_dir for the parent folder
+    """
+    if not name:
+        return  # unset: the run is named after the recipe and the time
+    if name in (".", "..") or any(separator in name for separator in ("/", "\\", "\0")):
+        raise RecipeError(f"run.name: {name!r} is not a folder name, and the run folder must stay inside run.output_dir; "
+                          "give a plain folder name (no path separator, not '..'), and set run.output_dir for the parent folder")
+
+
 def _check_choices(recipe: Recipe) -> None:
+    check_run_name(recipe.run.name)
     if recipe.run.backend not in BACKENDS:
         raise RecipeError(f"run.backend: {recipe.run.backend!r}; expected one of {', '.join(BACKENDS)}")
     if recipe.run.swanlab_mode not in SWANLAB_MODES:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grpo_training import distributed
+from grpo_training.recipe_validation import check_run_name
 from grpo_training.resume import ResumeError
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def reserve_run_folder(parent: str | Path, name: str, *, stamp: str | None = Non
         >>> reserve_run_folder(tempfile.mkdtemp(), "run").name
         'run'
     """
+    check_run_name(name)  # one folder name: the run stays inside `parent`
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
     for candidate in candidate_names(name, stamp or timestamp()):

@@ -23,6 +23,7 @@ from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
 from grpo_training.model_card import no_trl_card
 from grpo_training.monitoring import CompletionSampler, MetricsRecorder, ProgressBar, truncate_metrics
 from grpo_training.prepare import PreparedData, build_reward_funcs
+from grpo_training.recipe_secrets import redact_secrets
 from grpo_training.recipe_sections import Recipe
 
 logger = logging.getLogger("grpo_training.run")  # the run's logger: these lines belong to the run's log
@@ -105,7 +106,7 @@ def start_swanlab(recipe: Recipe, run_dir: Path, report_to: list[str]) -> Any:
     log_dir = run_dir / "swanlog"
     log_dir.mkdir(exist_ok=True)
     run = swanlab.init(project=recipe.run.swanlab_project, name=recipe.run.name or run_dir.name, mode=mode,
-                       log_dir=str(log_dir), config=recipe.to_dict())
+                       log_dir=str(log_dir), config=redact_secrets(recipe.to_dict()))
     logger.info("SwanLab: mode %s, logs in %s%s", mode, log_dir,
                 f" (view: swanlab watch {log_dir})" if mode == "local" else "")
     return run

@@ -90,8 +90,10 @@ def main_train(argv: list[str]) -> int:
     if args.check:
         print(f"recipe OK: {recipe_path}")
         return 0
+    from grpo_training.recipe_secrets import redact_text
+
     logger.info("%s: %s%s", f"Resume: {args.resume} with its own recipe" if args.resume else "Recipe", recipe_path,
-                f" with {', '.join(overrides)}" if overrides else "")
+                f" with {redact_text(', '.join(overrides))}" if overrides else "")
     from grpo_training import distributed
     from grpo_training.run import run_grpo
 
