@@ -10,6 +10,7 @@ import pytest
 
 from grpo_training.config import DEMO_RECIPE, load_recipe
 from grpo_training.run import make_run_dir
+from grpo_training.run_folders import LOCK_FILE
 
 
 def test_a_second_run_with_the_same_name_gets_its_own_folder(tmp_path):
@@ -20,7 +21,7 @@ def test_a_second_run_with_the_same_name_gets_its_own_folder(tmp_path):
     assert second != first and second.parent == first.parent and second.name.startswith("demo-")
     assert recipe.run.name == second.name
     assert (first / "metrics.jsonl").read_text() == '{"step": 1, "reward": 0.5}\n'
-    assert not any(second.iterdir())
+    assert [path.name for path in second.iterdir()] == [LOCK_FILE]  # new: only this process's lock in it
 
 
 def test_resume_uses_the_existing_folder(tmp_path):

@@ -45,7 +45,7 @@ from grpo_training.prepare import PreparedData, load_prompts, prepare_data, with
 from grpo_training.recipe_loading import dump_recipe
 from grpo_training.recipe_sections import Recipe
 from grpo_training.resume import check_resumed_recipe
-from grpo_training.run_folders import make_run_dir, make_shared_run_dir
+from grpo_training.run_folders import make_run_dir, make_shared_run_dir, release_run_folder
 from grpo_training.run_logging import quiet_replica_logging, setup_logging, teardown_logging
 from grpo_training.run_memory import release_accelerator_memory, shutdown_vllm
 from grpo_training.run_steps import build_trainer, load_model, log_run_summary, start_swanlab, train
@@ -153,6 +153,7 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
             swanlab.finish()
         if handler is not None:
             teardown_logging(handler)
+        release_run_folder(run_dir)  # locked by make_run_dir while this process trains there
 
 
 def _open_run(recipe: Recipe, run_dir: Path, resume_from: str | Path | None, backend: str | None,
