@@ -106,8 +106,9 @@ def test_a_secret_in_a_custom_rewards_params_is_refused(tmp_path):
         load_recipe(write(tmp_path / "recipe.yaml", raw))
 
 
-def test_a_field_named_like_tokens_but_not_a_secret_is_accepted():
-    assert load_recipe(DEMO_RECIPE, ["evaluation.max_new_tokens=64"]).evaluation.max_new_tokens == 64
+def test_fields_named_like_tokens_but_not_secrets_are_accepted():
+    recipe = load_recipe(DEMO_RECIPE, ["evaluation.max_new_tokens=64", "grpo.vllm_sampling_kwargs={stop_token_ids: [2]}"])
+    assert recipe.evaluation.max_new_tokens == 64 and recipe.grpo["vllm_sampling_kwargs"] == {"stop_token_ids": [2]}
 
 
 def test_a_secret_that_slipped_past_the_check_is_redacted_where_the_recipe_is_written(tmp_path):

@@ -5,8 +5,8 @@ A recipe is copied into the run folder (`recipe.yaml`), its model card (`README.
 the SwanLab config and the log, so a token in it would be published with the run. Tokens come from the
 environment instead (`HF_TOKEN`, or `hf auth login`, which the Hugging Face libraries read themselves).
 
-A field is a secret when its name says so (`hub_token`, `api_key`, `password`, `secret`, ... as a word of
-the name: `max_new_tokens` is not one), and any string that looks like a Hugging Face token (`hf_` and 20 or
+A field is a secret when its name says so (`hub_token`, `api_key`, `password`, `client_secret`, ...: the name
+ends with such a word, so `max_new_tokens` and `stop_token_ids` are not secrets), and any string that looks like a Hugging Face token (`hf_` and 20 or
 more letters and digits) is one wherever it stands. `check_no_secrets` refuses them without repeating the
 value; `redact_secrets` / `redact_text` replace them, as a second line of defence, where a recipe is written.
 
@@ -28,17 +28,17 @@ from grpo_training.recipe_errors import RecipeError
 
 REDACTED = "<redacted>"
 SECRET_WORDS = ("token", "secret", "password", "passwd", "apikey", "api_key", "credential", "credentials")
-_SECRET_NAME = re.compile(r"(?:^|[_\-.])(?:" + "|".join(re.escape(word) for word in SECRET_WORDS) + r")(?:$|[_\-.])",
-                          re.IGNORECASE)
+# The secret word ends the name: `hub_token`, `openai_api_key`, but not vLLM's `stop_token_ids` or `max_new_tokens`.
+_SECRET_NAME = re.compile(r"(?:^|[_\-.])(?:" + "|".join(re.escape(word) for word in SECRET_WORDS) + r")$", re.IGNORECASE)
 HF_TOKEN_PATTERN = re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{20,}")
 WHERE_TOKENS_COME_FROM = "tokens come from HF_TOKEN or `hf auth login`"
 
 
 def is_secret_name(name: Any) -> bool:
-    """True when a field's name says it holds a secret (a whole word of it: `hub_token`, not `max_new_tokens`).
+    """True when a field's name says it holds a secret (it ends with such a word: `hub_token`, not `max_new_tokens`).
 
     Example:
-        >>> [is_secret_name(n) for n in ("hub_token", "openai_api_key", "password", "max_new_tokens", "top_k")]
+        >>> [is_secret_name(n) for n in ("hub_token", "openai_api_key", "password", "max_new_tokens", "stop_token_ids")]
         [True, True, True, False, False]
     """
     return isinstance(name, str) and bool(_SECRET_NAME.search(name))
