@@ -7,7 +7,6 @@ Each plays one machine (`--num-machines 2 --machine-rank 0|1`, rendezvous on 127
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import yaml
 from grpo_training.checkpoints import COMPLETE_MARKER
 from grpo_training.config import DEMO_RECIPE
 from grpo_training.launch import build_launch_command
+from grpo_training.launch_vllm import stop_process_tree
 from grpo_training.monitoring import read_metrics
 from grpo_training.run import verify_lora_trained
 
@@ -44,7 +44,8 @@ def free_port() -> int:
 def two_node_recipe(folder: Path) -> Path:
     recipe = yaml.safe_load(Path(DEMO_RECIPE).read_text())
     recipe["grpo"].update(max_steps=2, save_steps=2, num_generations=2, per_device_train_batch_size=2,
-                          max_completion_length=12)
+                          max_completion_length=8)
+    recipe["lora"].update(r=4, alpha=4, target_modules=["q_proj", "v_proj"])
     recipe["data"].update(synthetic_rows=8, eval_rows=0, one_shot=False)
     recipe["rewards"]["funcs"] = ["xmlcount", "length_reward.py:completion_characters"]
     recipe["run"].update(output_dir=str(folder / "runs"), name="two_nodes", report_to="none",
@@ -53,12 +54,6 @@ def two_node_recipe(folder: Path) -> Path:
     path = folder / "two_nodes.yaml"
     path.write_text(yaml.safe_dump(recipe))
     return path
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def test_the_multi_node_command_line_reaches_accelerate(tmp_path):
@@ -71,12 +66,14 @@ def test_the_multi_node_command_line_reaches_accelerate(tmp_path):
     parsed = launch_command_parser().parse_args(argv[3:])
     assert (parsed.num_processes, parsed.num_machines, parsed.machine_rank, parsed.main_process_ip,
             parsed.main_process_port) == (4, 2, 1, "10.0.0.1", 29555)
-    assert parsed.module and parsed.training_script == "grpo_training" and parsed.training_script_args == ["train", "r.yaml"]
+    assert parsed.module and parsed.training_script == "grpo_training"
+    assert parsed.training_script_args == ["train", "r.yaml"]
 
 
 @pytest.mark.parametrize(("options", "message"), [
     (["--num-machines", "2", "--machine-rank", "0", "--main-process-port", "29555"], "needs --main-process-ip"),
-    (["--num-machines", "2", "--main-process-ip", "127.0.0.1", "--main-process-port", "0"], "fixed --main-process-port"),
+    (["--num-machines", "2", "--main-process-ip", "127.0.0.1", "--main-process-port", "0"],
+     "fixed --main-process-port"),
     (["--num-machines", "2", "--machine-rank", "2", "--main-process-ip", "127.0.0.1", "--main-process-port", "1"],
      "--machine-rank 2: expected 0..1"),
     (["--num-processes", "3", "--num-machines", "2", "--main-process-ip", "127.0.0.1", "--main-process-port", "1"],
@@ -102,9 +99,8 @@ def test_two_machines_on_loopback_train_the_embedded_model(tmp_path):
             command = [sys.executable, "-m", "grpo_training", "launch", "--cpu", "--num-processes", "2",
                        "--num-machines", "2", "--machine-rank", str(rank), "--main-process-ip", "127.0.0.1",
                        "--main-process-port", port, str(recipe)]
-            log = (tmp_path / f"machine{rank}.log").open("w")
-            machines.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                             start_new_session=True))
+            with (tmp_path / f"machine{rank}.log").open("w") as log:
+                machines.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT))
         deadline = time.monotonic() + TIMEOUT_SECONDS
         while any(machine.poll() is None for machine in machines) and time.monotonic() < deadline:
             if any(machine.poll() not in (None, 0) for machine in machines):
@@ -112,7 +108,7 @@ def test_two_machines_on_loopback_train_the_embedded_model(tmp_path):
             time.sleep(0.5)
     finally:
         for machine in machines:
-            stop(machine)
+            stop_process_tree(machine, grace_seconds=0)  # torchrun's workers run in sessions of their own
     logs = {rank: (tmp_path / f"machine{rank}.log").read_text() for rank in (0, 1)}
     assert [machine.returncode for machine in machines] == [0, 0], "\n".join(
         f"--- machine {rank} (exit {machines[rank].returncode})\n{logs[rank][-5000:]}" for rank in logs)

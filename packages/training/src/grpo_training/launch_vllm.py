@@ -141,20 +141,32 @@ def build_server_command(model: str, server_gpus: str, *, port: int, max_model_l
     return argv, {**os.environ, "CUDA_VISIBLE_DEVICES": server_gpus}
 
 
-def _stop(process: subprocess.Popen, grace_seconds: float) -> None:
-    """SIGTERM to the process's group (its own children too), SIGKILL after `grace_seconds`."""
-    if process.poll() is not None:
+def stop_process_tree(process: subprocess.Popen, grace_seconds: float) -> None:
+    """SIGTERM to `process` and every process below it, SIGKILL to those left after `grace_seconds`.
+
+    The whole tree, found by parent links (psutil, which accelerate requires): torchrun starts each worker in a
+    session of its own, so signalling the launcher's process group would miss them.
+    """
+    import psutil
+
+    try:
+        root = psutil.Process(process.pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
         return
-    for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, 10.0)):
+    for member in tree:
         try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
+            member.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(tree, timeout=grace_seconds)
+    for member in alive:
         try:
-            process.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=10)
+    process.poll()
 
 
 def run_with_server(server: tuple[list[str], dict[str, str]], trainer: tuple[list[str], dict[str, str]], *,
@@ -178,5 +190,5 @@ def run_with_server(server: tuple[list[str], dict[str, str]], trainer: tuple[lis
         return status
     finally:
         for process in reversed(processes):
-            _stop(process, grace_seconds)
+            stop_process_tree(process, grace_seconds)
         signal.signal(signal.SIGTERM, previous)
