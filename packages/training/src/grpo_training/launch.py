@@ -181,7 +181,7 @@ def check_vllm_options(args: argparse.Namespace, train_args: list[str]) -> None:
 
 
 def _env_changes(env: dict[str, str]) -> str:
-    return "".join(f"{key}={shlex.quote(value)} " for key, value in sorted(env.items())
+    return "".join(f"{key}={shlex.quote(value)} " for key, value in env.items()
                    if os.environ.get(key) != value)
 
 
