@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -152,3 +153,15 @@ def test_a_server_that_dies_stops_training(capsys):
     assert run_with_server((dying_server, env), (SLEEPER, env), poll_seconds=0.05, grace_seconds=5) == 1
     assert time.monotonic() - started < 60
     assert "error: the vLLM server exited with status 5 before training ended" in capsys.readouterr().err
+
+
+def test_a_resumed_run_that_trained_without_vllm_is_refused_before_anything_starts(tmp_path, capsys):
+    from grpo_training.cli import main
+    from grpo_training.config import DEMO_RECIPE
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "recipe.yaml").write_text(Path(DEMO_RECIPE).read_text())
+    assert main(["launch", "--num-processes", "2", "--vllm", "colocate", "--resume", str(run_dir), "--dry-run"]) == 2
+    captured = capsys.readouterr()
+    assert "error: grpo.use_vllm: cannot change on resume" in captured.err and "# training" not in captured.out

@@ -29,7 +29,9 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import io
 import os
 import shlex
 import sys
@@ -249,11 +251,19 @@ def build_vllm_commands(args: argparse.Namespace, train_args: list[str]) -> dict
 
 
 def _launch_with_vllm(args: argparse.Namespace, train_args: list[str]) -> int:
+    from grpo_training.train_command import main_train
+
     try:
         commands = build_vllm_commands(args, train_args)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    # The run's own recipe may refuse the vLLM fields (e.g. on --resume): say so here, once.
+    training_command = commands["training"][0]
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = main_train([*training_command[training_command.index("grpo_training") + 2:], "--check"])
+    if status:
+        return status
     if args.dry_run:
         for role, (command, env) in commands.items():
             print(f"# {role}\n{_env_changes(env)}{shlex.join(command)}")

@@ -15,10 +15,12 @@ for training to end and then stops the server (or stops training if the server d
 `trl vllm-serve` runs `vllm serve` with the flags TRL's client needs (weight transfer over NCCL, processed
 logprobs) and warns that it is deprecated in favour of that direct call.
 
-Both modes train on the trl backend: Unsloth's vLLM (`model.fast_inference`) lives inside its single
-process. Unsloth's own documentation (https://unsloth.ai/docs/basics/multi-gpu-training-with-unsloth) runs
-DDP through `accelerate launch` for training scripts, but gives no GRPO + vLLM recipe for it, and users
-report its GRPO with `fast_inference` hanging under that guide; so several processes stay on trl.
+Both modes train on the trl backend, and `--backend unsloth` stays refused under several processes.
+Unsloth's documentation (https://unsloth.ai/docs/basics/multi-gpu-training-with-unsloth and its DDP guide)
+runs DDP through `accelerate launch` with a supervised fine-tuning example; its maintainers answer that
+multi-GPU GRPO works in recent releases, but no GRPO + vLLM (`fast_inference`) example is given, a user
+reports that combination hanging under the DDP guide, and Unsloth's vLLM engine shares memory with the model
+inside one process. Nothing here has run Unsloth under DDP, so it is not offered.
 
 Example:
     >>> split_gpus(3, [3], visible=None)
