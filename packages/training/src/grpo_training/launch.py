@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run `train` on N processes through `accelerate launch` with a packaged config. "
                     "Options not listed here (the recipe, --set, --resume, --backend) go to `train`.")
     parser.add_argument("--num-processes", type=int, required=True, metavar="N",
-                        help="processes, one per GPU, on all machines together")
+                        help="training processes, one per GPU, on all machines together (with --vllm server: "
+                             "besides the server's GPUs)")
     parser.add_argument("--config", default="ddp", metavar="ddp|fsdp|zero2|zero3|FILE",
                         help="packaged accelerate config (default ddp) or your own accelerate config file; "
                              "zero2/zero3 need `pip install deepspeed`")
