@@ -28,7 +28,7 @@ MAX_MATH_CHARS = 1_000
 _E_NOTATION = re.compile(r"(?<![\w.])([0-9]+(?:\.[0-9]+)?[eE][-+]?[0-9]{1,3})(?![\w.])")
 # and rounds 6.02 \times 10^{23} in floats, so a right answer differs from the exact gold: also as decimals.
 _TIMES_TEN = re.compile(
-    r"(?<![\w.])([0-9]+(?:\.[0-9]+)?)\s*(?:\\times|\\cdot|×|\*)\s*10\s*\^\s*(?:\{\s*([-+]?[0-9]{1,3})\s*\}|([-+]?[0-9]))"
+    r"(?<![\w.])([0-9]+(?:\.[0-9]+)?)\s*(?:\\times|\\cdot|×|\*)\s*10\s*\^\s*(?:\{\s*([-+]?[0-9]{1,3})\s*\}|([-+]?[0-9])(?![0-9]))"
 )
 
 
