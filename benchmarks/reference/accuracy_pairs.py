@@ -31,11 +31,6 @@ class Pair:
     completion: str
     expected: float | None
 
-    @property
-    def kind(self) -> str:
-        """The pair's shape without its values: documented differences are listed by kind."""
-        return f"{self.category} | {self.gold_form} | {self.completion_form}"
-
 
 @dataclass(frozen=True)
 class Answer:
