@@ -71,3 +71,16 @@ def test_a_gold_is_scored_by_the_answer_a_reader_finds_in_it(gold, answer, right
 @pytest.mark.parametrize("gold", ["the answer is Paris", "five", "\\text{yes}", "We are done.", "$\\boxed{}$"])
 def test_a_gold_without_an_answer_a_parser_can_find_is_none(gold):
     assert call(MathAccuracy(), ["hmm</think>\\boxed{5}", "hmm</think>\\text{Paris}"], [gold, gold]) == [None, None]
+
+
+@pytest.mark.parametrize("unit", ["\\(", "\\[", "$", "\\boxed{", "{", "#### ", "word 1 "])
+def test_reading_a_pathological_gold_is_bounded(unit):
+    import time
+
+    from grpo_rewards.gold import gold_answer
+
+    # A longer gold is read in its last 10,000 characters; in them each span attempt stops at the next delimiter.
+    gold = (unit * 10_000)[:10_000]
+    started = time.perf_counter()
+    gold_answer(gold)
+    assert time.perf_counter() - started < 0.5

@@ -16,12 +16,13 @@ from .text import ANSWER_CHARS, _WORD, is_prose, last_number, parse_number, tail
 __all__ = ["gold_answer", "gold_number", "is_percent", "plain_number_text"]
 
 _BOXED_START = re.compile(r"\\(?:boxed|fbox)\s*\{")
-# A math span: $$...$$, $...$ (an escaped \$ is a dollar sign, not a delimiter), \(...\), \[...\].
+# A math span: $$...$$, $...$ (an escaped \$ is a dollar sign, not a delimiter), \(...\), \[...\]. A span
+# holds no delimiter of its kind, so each match attempt stops at the next one (linear time on any gold).
 _MATH_SPAN = re.compile(
     r"(?<!\\)\$\$(?P<display>(?:[^$\\]|\\.)+?)\$\$"
     r"|(?<![\\$])\$(?P<inline>(?:[^$\\]|\\.)+?)\$"
-    r"|\\\((?P<paren>.+?)\\\)"
-    r"|\\\[(?P<bracket>.+?)\\\]",
+    r"|\\\((?P<paren>(?:(?!\\[()]).)+?)\\\)"
+    r"|\\\[(?P<bracket>(?:(?!\\[\[\]]).)+?)\\\]",
     re.S,
 )
 # LaTeX text groups (units and words: "12\text{ inches}", "36 \text{ ft}^2"), with an exponent after them.
