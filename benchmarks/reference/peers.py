@@ -1,14 +1,69 @@
 """open-r1's and TRL's reward functions, copied verbatim (their logic), as the reference our registered
 twins are tested against. Do not fix anything here.
 
-Sources: huggingface/open-r1 src/open_r1/rewards.py at 1416fa0 (format_reward, tag_count_reward,
-get_repetition_penalty_reward with language="en"); huggingface/trl trl/rewards/other_rewards.py at
-f2cd577 (_SoftOverlongPunishment) and trl/rewards/accuracy_rewards.py (_CosineScaledReward's schedule).
+Sources: huggingface/open-r1 src/open_r1/rewards.py at 1416fa0 (accuracy_reward, format_reward,
+tag_count_reward, get_repetition_penalty_reward with language="en"); huggingface/trl
+trl/rewards/other_rewards.py at f2cd577 (_SoftOverlongPunishment) and trl/rewards/accuracy_rewards.py
+(_CosineScaledReward's schedule). TRL's own accuracy_reward is imported from the installed trl
+(``trl.rewards.accuracy_reward``), not copied. open-r1's accuracy_reward needs math-verify; without it
+the rest of this module still imports.
 """
 # ruff: noqa
 # fmt: off
 import math
 import re
+from typing import Optional
+
+try:
+    from latex2sympy2_extended import NormalizationConfig
+    from math_verify import LatexExtractionConfig, parse, verify
+except ImportError:  # only accuracy_reward needs them
+    pass
+
+
+def accuracy_reward(completions: list[list[dict[str, str]]], solution: list[str], **kwargs) -> list[Optional[float]]:
+    """Reward function that checks if the completion is the same as the ground truth."""
+    contents = [completion[0]["content"] for completion in completions]
+    rewards = []
+    for content, sol in zip(contents, solution):
+        gold_parsed = parse(
+            sol,
+            extraction_mode="first_match",
+        )
+        if len(gold_parsed) != 0:
+            # We require the answer to be provided in correct latex (no malformed operators)
+            answer_parsed = parse(
+                content,
+                extraction_config=[
+                    LatexExtractionConfig(
+                        normalization_config=NormalizationConfig(
+                            nits=False,
+                            malformed_operators=False,
+                            basic_latex=True,
+                            equations=True,
+                            boxed="all",
+                            units=True,
+                        ),
+                        # Ensures that boxed is tried first
+                        boxed_match_priority=0,
+                        try_extract_without_anchor=False,
+                    )
+                ],
+                extraction_mode="first_match",
+            )
+            # Compute binary rewards if verifiable, `None` otherwise to skip this example
+            try:
+                reward = float(verify(gold_parsed, answer_parsed))
+            except Exception as e:
+                print(f"verify failed: {e}, answer: {answer_parsed}, gold: {gold_parsed}")
+                reward = None
+        else:
+            # If the gold solution is not parseable, we assign `None` to skip this example
+            reward = None
+            print("Failed to parse gold solution: ", sol)
+        rewards.append(reward)
+
+    return rewards
 
 
 def format_reward(completions, **kwargs):

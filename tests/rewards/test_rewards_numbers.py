@@ -75,7 +75,7 @@ def test_answer_check_reads_numbers_as_written(final, gold, expected):
     assert call(AnswerCheck(), [f"thinking</think>{final}"], [gold]) == [expected]
 
 
-PROSE_GOLDS = ["five", "Monday", "north-east", "5 apples", "the cat", "\\text{yes}"]
+PROSE_GOLDS = ["five", "Monday", "north-east", "the cat", "\\text{yes}", "the answer is Paris"]
 
 
 @pytest.mark.parametrize("gold", PROSE_GOLDS)
@@ -85,6 +85,12 @@ def test_a_prose_gold_is_not_applicable(gold):
     assert call(AnswerCheck(), [f"x</think>{anagram}", "x</think>5"], [gold, gold]) == [None, None]
     # A prose gold is still matched as text where the answer is exactly it.
     assert call(AnswerCheck(), [f"x</think>{gold}"], [gold]) == [5.0]
+
+
+@pytest.mark.parametrize("gold", ["5 apples", "$5$ apples", "5\\text{ apples}", "It takes 5 hours.", "#### 5"])
+def test_a_gold_with_words_around_its_number_is_read_by_that_number(gold):
+    assert call(NumberCheck(), ["x</think>\\boxed{5}", "x</think>\\boxed{6}"], [gold, gold]) == [3.5, -1.5]
+    assert call(Correctness(), ["<answer>5</answer>", "<answer>6</answer>"], [gold, gold]) == [2.0, 0.0]
 
 
 @pytest.mark.parametrize("gold", PROSE_GOLDS)
@@ -103,6 +109,8 @@ def test_math_accuracy_prose_gold_is_none(gold):
         ("$1.5$", "1.5e3", 0.0), ("$3e-9$", "1.5e-9", 0.0), ("$1.5e-9$", "1.5e-9", 1.0), ("$10$", "1.5 \\times 10^{3}", 0.0),
         ("$1500$", "1.5 \\times 10^{3}", 1.0), ("$6.02e23$", "6.02 \\times 10^{23}", 1.0), ("$1$", "(0, 1]", 0.0),
         ("$(0, 1]$", "(0, 1]", 1.0), ("$2$", "2 \\pi", 0.0), ("$2\\pi$", "2 \\pi", 1.0), ("$\\frac{1}{2}$", "0.5", 1.0),
+        ("$6.02 \\times 10^{23}$", "6.02e23", 1.0), ("$6.02 \\times 10^{23}$", "6.02 \\times 10^{23}", 1.0),
+        ("$3 \\cdot 10^{8} + 1$", "300000001", 1.0), ("$6.03 \\times 10^{23}$", "6.02e23", 0.0),
     ],
 )
 def test_math_accuracy_exponents_and_latex_golds(final, gold, expected):

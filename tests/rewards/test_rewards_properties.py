@@ -26,3 +26,16 @@ def test_never_raises_and_stays_in_range(name, prefix):
         check_scores(reward, batch)
 
     run()
+
+
+LONE_SURROGATES = ["\ud800", "\udfff", "Aku berpikir \ud800 dua belas", "<think>\udc80</think>\\boxed{72}", "<answer>\ud83d</answer>"]
+
+
+@pytest.mark.parametrize("name", sorted(REWARDS))
+def test_lone_surrogates_never_raise(name):
+    # A Python str may hold a lone surrogate, which strict UTF-8 encoding refuses.
+    if name == "math_accuracy":
+        pytest.importorskip("math_verify")
+    (reward,) = get_reward_funcs([name])
+    batch = [(text, gold) for text in LONE_SURROGATES for gold in ("72", "\ud800")]
+    assert check_scores(reward, batch) == len(batch)

@@ -9,6 +9,7 @@
 """
 
 from .base import Reward, gold_answers
+from .gold import gold_answer, gold_number
 from .language_reward import Language, detect_language
 from .length_rewards import CosineScaled, Repetition, SoftOverlong
 from .math_reward import MathAccuracy
@@ -55,7 +56,9 @@ __all__ = [
     "extract_xml_answer",
     "final_number",
     "get_reward_funcs",
+    "gold_answer",
     "gold_answers",
+    "gold_number",
     "last_number",
     "parse_number",
     "reasoning_text",

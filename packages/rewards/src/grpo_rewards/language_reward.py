@@ -24,7 +24,7 @@ _identifiers: dict[tuple[str, ...], Any] = {}
 
 
 def detect_language(text: str, candidate_languages: Sequence[str] | None = None) -> str:
-    """Return langid's ISO 639-1 code for ``text``; ``"und"`` for empty or blank text.
+    """Return langid's ISO 639-1 code for ``text``; ``"und"`` for empty or blank text. Never raises on a ``str``.
 
     Args:
         text: any text.
@@ -35,11 +35,14 @@ def detect_language(text: str, candidate_languages: Sequence[str] | None = None)
     """
     if not text or text.isspace():
         return "und"
+    # langid reads UTF-8 bytes and encodes a str strictly, which refuses a lone surrogate ("\ud800", a
+    # valid str): encoded here, such a code point keeps its three bytes and any str is classified.
+    data = text.encode("utf-8", "surrogatepass")
     if candidate_languages is None:
         import langid
 
-        return langid.classify(text)[0]
-    return _identifier(tuple(candidate_languages)).classify(text)[0]
+        return langid.classify(data)[0]
+    return _identifier(tuple(candidate_languages)).classify(data)[0]
 
 
 def _identifier(languages: tuple[str, ...]) -> Any:

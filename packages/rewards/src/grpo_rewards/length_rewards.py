@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from .base import Reward, Score, gold_answers
+from .gold import gold_number
 from .text import (
     ANSWER_CHARS,
     answer_after_reasoning,
     completion_text,
     final_number,
-    gold_number,
     numbers_equal,
     parse_number,
     tail_for_answer,

@@ -12,7 +12,8 @@ from functools import lru_cache
 from typing import Any
 
 from .base import Reward, Score, logger
-from .text import answer_after_reasoning, is_prose, parse_number, shorten_for_log, tail_for_answer
+from .gold import gold_answer, gold_number, is_percent, plain_number_text
+from .text import answer_after_reasoning, shorten_for_log, tail_for_answer
 
 __all__ = ["MathAccuracy"]
 
@@ -25,6 +26,10 @@ PARSE_TIMEOUT_S = 5
 MAX_MATH_CHARS = 1_000
 # math-verify reads "1.5e3" as 1.5*e*3 (Euler's number); such numbers are rewritten as decimals first.
 _E_NOTATION = re.compile(r"(?<![\w.])([0-9]+(?:\.[0-9]+)?[eE][-+]?[0-9]{1,3})(?![\w.])")
+# and rounds 6.02 \times 10^{23} in floats, so a right answer differs from the exact gold: also as decimals.
+_TIMES_TEN = re.compile(
+    r"(?<![\w.])([0-9]+(?:\.[0-9]+)?)\s*(?:\\times|\\cdot|×|\*)\s*10\s*\^\s*(?:\{\s*([-+]?[0-9]{1,3})\s*\}|([-+]?[0-9])(?![0-9]))"
+)
 
 
 def _decimal(number: Decimal | float | str) -> str:
@@ -44,17 +49,19 @@ def _timeout() -> int | None:
 def _parse_gold(gold: str) -> Any:
     from math_verify import parse
 
-    number = parse_number(gold)
-    if number is not None:  # "1,080", "$5", "1.5e3", "2.5 \times 10^{-2}": as plain decimals
-        return parse(_decimal(number), parsing_timeout=_timeout(), raise_on_error=True)
-    if len(gold) > MAX_MATH_CHARS or is_prose(gold):
-        # Wrapped in $...$, prose parses as a product of one-letter symbols ("five" = E*f*i*v),
-        # which any anagram matches: a gold in words is not understood.
+    answer = gold_answer(gold)
+    if answer is None or len(answer) > MAX_MATH_CHARS:
         return []
+    number = plain_number_text(answer)
+    if number is not None:  # "1,080", "$5", "1.5e3", "2.5 \times 10^{-2}", "45^\circ": as plain decimals
+        parsed = parse(_decimal(number), parsing_timeout=_timeout(), raise_on_error=True)
+        if is_percent(answer):  # 12.5\% is right as 12.5, 12.5\% and 0.125
+            parsed = parsed + parse(f"${_decimal(number)}\\%$", parsing_timeout=_timeout(), raise_on_error=True)
+        return parsed
     # As LaTeX first: bare, "(0, 1]" reads as 1 and "2 \pi" as 2.
-    parsed = parse(f"${gold}$", parsing_timeout=_timeout(), raise_on_error=True)
+    parsed = parse(f"${answer}$", parsing_timeout=_timeout(), raise_on_error=True)
     if not parsed:
-        parsed = parse(gold, parsing_timeout=_timeout(), raise_on_error=True)
+        parsed = parse(answer, parsing_timeout=_timeout(), raise_on_error=True)
     return parsed
 
 
@@ -75,17 +82,21 @@ class MathAccuracy(Reward):
 
     The final answer is the text after ``reasoning_end`` when present, else the whole completion;
     math-verify sees only its last 1,000 characters (cut at a line or word boundary), which bounds
-    its work on any completion. The gold is parsed first; ``None`` when it cannot be parsed, is
-    longer than 1,000 characters, or is ``None``. Runs without signal-based timeouts outside the
-    main thread (e.g. in a thread pool). A gold that is a number as written (``1,080``, ``1.5e3``,
-    ``2.5 \\times 10^{-2}``) is compared as that number; a gold in words (``five``, ``5 apples``:
-    see :func:`~grpo_rewards.text.is_prose`) is ``None``; any other gold is read as LaTeX.
+    its work on any completion. The gold is read first, by the answer a reader finds in it (see
+    :func:`~grpo_rewards.gold.gold_answer`: the last ``\\boxed{}`` of a worked solution, GSM8K's
+    ``#### 72``, ``$125$ miles``); ``None`` when it states none (``five``, ``the answer is Paris``),
+    when that answer is longer than 1,000 characters, or when the gold is ``None``. An answer that
+    is a number as written (``1,080``, ``1.5e3``, ``2.5 \\times 10^{-2}``, ``45^\\circ``) is
+    compared as that number (a percent also as its fraction); any other is read as LaTeX. Runs
+    without signal-based timeouts outside the main thread (e.g. in a thread pool).
     With ``require_reasoning_end=True`` a completion without ``reasoning_end`` (reasoning that
     never finished) scores 0.0. Errors and timeouts are logged at DEBUG with the text
     shortened, never the whole completion.
 
     >>> MathAccuracy()(completions=["hmm</think>So $\\\\frac{1}{2}$", "hmm</think>\\\\boxed{0.4}"], answer=["0.5", "0.5"])
     [1.0, 0.0]
+    >>> MathAccuracy()(completions=["hmm</think>\\\\boxed{5}"], answer=["so the answer is $\\\\boxed{5}$."])
+    [1.0]
     """
 
     reasoning_end: str = "</think>"
@@ -119,13 +130,15 @@ class MathAccuracy(Reward):
         final = tail_for_answer(text if final is None else final, MAX_MATH_CHARS)
         if "e" in final or "E" in final:
             final = _E_NOTATION.sub(lambda match: _decimal(match[1]), final)
+        if "10" in final:
+            final = _TIMES_TEN.sub(lambda match: _decimal(Decimal(f"{match[1]}e{match[2] or match[3]}")), final)
         try:
             timeout = _timeout()
             # raise_on_error: math-verify would log the whole text on a timeout; we log it shortened.
             predicted = parse(final, parsing_timeout=timeout, raise_on_error=True)
             if not verify(gold, predicted, timeout_seconds=timeout):
                 return WRONG
-            return CORRECT if _close_enough(predicted, parse_number(answer)) else WRONG
+            return CORRECT if _close_enough(predicted, gold_number(answer)) else WRONG
         except (Exception, TimeoutException) as error:  # math-verify raises on pathological input and timeouts
             logger.debug("math_accuracy: scored %s after %s on %r", WRONG, type(error).__name__, shorten_for_log(final))
             return WRONG

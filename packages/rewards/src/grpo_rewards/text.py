@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -228,10 +227,6 @@ def parse_number(text: str) -> float | None:
     if value is None:
         return None
     return -value if negative or match["sign2"] else value
-
-
-# A GRPO batch holds each gold answer once per generation: parse it once.
-gold_number = lru_cache(maxsize=4096)(parse_number)
 
 
 def last_number(text: str) -> float | None:

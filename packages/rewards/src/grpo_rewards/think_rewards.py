@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .base import Reward, Score
-from .text import ANSWER_CHARS, answer_after_reasoning, final_number, gold_number, numbers_equal, parse_number, tail_for_answer
+from .gold import gold_number
+from .text import ANSWER_CHARS, answer_after_reasoning, final_number, numbers_equal, parse_number, tail_for_answer
 
 __all__ = ["AnswerCheck", "NumberCheck", "ThinkFormatApprox", "ThinkFormatExact"]
 

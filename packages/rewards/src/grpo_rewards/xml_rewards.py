@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 
 from .base import Reward, Score
-from .text import ANSWER_CHARS, extract_xml_answer, gold_number, last_number, numbers_equal, parse_number, tail_for_answer
+from .gold import gold_number
+from .text import ANSWER_CHARS, extract_xml_answer, last_number, numbers_equal, parse_number, tail_for_answer
 
 __all__ = ["Correctness", "Integer", "SoftFormat", "StrictFormat", "XmlCount", "count_xml"]
 
