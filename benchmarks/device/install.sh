@@ -69,7 +69,7 @@ install)
   t0=$(date +%s)
   "$PY" -m pip install --no-index --find-links /tmp/wh --progress-bar off \
     "./packages/rewards[math]" ./packages/data "./packages/training[gpu]" ./packages/export > "$OUT/pip-install.txt" 2>&1
-  echo "pip install rc=$? in $(( $(date +%s) - t0 )) s"; tail -3 "$OUT/pip-install.txt"
+  echo "pip install rc=$? in $(( $(date +%s) - t0 )) s"; tail -2 "$OUT/pip-install.txt" | cut -c1-400
   "$PY" -m pip check > "$OUT/pip-check.txt" 2>&1; echo "pip check rc=$?"; cat "$OUT/pip-check.txt"
   "$PY" -m pip list --format=freeze > "$OUT/installed.txt"
   "$PY" -c "import unsloth, vllm, trl, transformers, torch, bitsandbytes, datasets, peft, grpo_training, grpo_export

@@ -12,9 +12,9 @@
 #   - llama.cpp.tar.xz: llama.cpp's sources as the export unpacks them into its cache (grpo_export.llama_cpp),
 #     so that the machine builds the tools without fetching the llama-cpp-python sdist.
 # Then, unless CHECK=0, an offline check: pip resolves the four packages (built from ./packages with the carried
-# hatchling) with --no-index from the wheelhouse plus
-# the machine's own versions of the rest (downloaded once into $PRESENT_DIR, several GB, never carried), for
-# CPython 3.12 manylinux x86-64; it fails if any wheel is missing and lists carried wheels that pip did not pick.
+# hatchling) with --no-index from the wheelhouse plus the machine's own versions of the rest (downloaded once into
+# $PRESENT_DIR, several GB, never carried), for CPython 3.12 manylinux x86-64; it fails if any wheel is missing, and
+# wheels that pip did not pick are left out.
 # The device side is benchmarks/device/install.sh (README.md beside this script).
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
@@ -59,13 +59,17 @@ from pathlib import Path
 from urllib.parse import unquote
 report, wh = json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2])
 backend = set(Path(sys.argv[3]).read_text().split())  # used by the build step, which the report does not list
-picked = {Path(unquote(i["download_info"]["url"])).name for i in report["install"]} | backend
+urls = [unquote(i["download_info"]["url"]) for i in report["install"]]
+picked = {Path(url).name for url in urls if url.endswith(".whl")} | backend
 carried = {p.name for p in wh.iterdir()}
 unused = sorted(carried - picked)
-print(f"offline check: pip resolved {len(report['install'])} packages: {len(picked & carried - backend)} from the "
-      f"wheelhouse, {len(picked - carried)} the machine has, 4 from ./packages (built with {len(backend)} wheels)")
+print(f"offline check: pip resolved {len(urls)} packages: {len(picked & carried - backend)} from the wheelhouse, "
+      f"{len(picked - carried)} the machine has, {sum(not u.endswith('.whl') for u in urls)} from ./packages "
+      f"(built with the {len(backend)} wheels of hatchling)")
+for name in unused:  # the machine's own versions of some packages need less than the resolved ones
+    (wh / name).unlink()
 if unused:
-    print("carried but not picked:", " ".join(unused))
+    print("left out, not needed beside the machine's packages:", " ".join(unused))
 PY
 fi
 
