@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 NF4_BYTES = 0.5 + 4 / 64  # 4-bit weight + one fp32 absmax per block of 64
 CUDA_CONTEXT = 1.0 * GIB  # context, cuBLAS workspaces, kernels: outside torch's allocator
-VLLM_GRAPHS = 0.5 * GIB  # vLLM's CUDA graphs, beside its reservation
+VLLM_GRAPHS = 1.5 * GIB  # vLLM's CUDA graphs (captured for up to 512 sequences), beside its reservation
 VLLM_WORKING = 1.0 * GIB  # vLLM's own activations inside its reservation, beside the sampler's logits
 VLLM_MAX_SEQUENCES = 256  # vLLM's default max_num_seqs: its sampler profiles logits for that many sequences
 ALLOCATOR_SLACK = 0.05  # torch's caching allocator: reserved over allocated in the training pass
