@@ -3,8 +3,6 @@ any model loads, naming the need, the budget and the settings that would fit."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from grpo_training import cli
@@ -143,15 +141,3 @@ def test_plan_command_needs_a_size_where_there_is_no_gpu(tiny_dir, tmp_path, cap
     path = write_recipe(tiny_recipe(tiny_dir, tmp_path), tmp_path / "recipe.yaml")
     assert cli.main(["plan", str(path)]) == 2
     assert "error: model.gpu_memory: no GPU here; give the card's memory" in capsys.readouterr().err
-
-
-def test_run_writes_the_memory_plan_to_result_json(tiny_dir, tmp_path):
-    from grpo_training.run import run_grpo
-
-    recipe = recipe_from_dict(tiny_recipe(tiny_dir, tmp_path, grpo={"max_steps": 1},
-                                          model={"gpu_memory": "24GB"}))
-    result = run_grpo(recipe, backend="trl")
-    saved = json.loads((result.run_dir / "result.json").read_text())
-    plan = saved["memory_plan"]
-    assert plan["fits"] and plan["budget_gib"] == 24.0 and set(plan["rows"]) >= {"weights", "logits", "CUDA"}
-    assert "Memory plan for" in (result.run_dir / "train.log").read_text()

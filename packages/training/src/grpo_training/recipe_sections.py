@@ -132,6 +132,12 @@ class RunConfig:
     log_completions_every: int = field(default=5, metadata={"help": "Log sampled completions every N steps "
                                        "(0 = never)."})
     seed: int = field(default=3407, metadata={"help": "Seed for training, data and sampling."})
+    signal_check_prompts: int = field(default=4, metadata={"help": "Learning-signal pre-flight: training prompts "
+                                      "sampled num_generations times and scored before the first step (0 = skip)."})
+    allow_flat_rewards: bool = field(default=False, metadata={"help": "Train even when the pre-flight finds every "
+                                     "reward flat within every prompt's completions (nothing to learn from)."})
+    longest_first: bool = field(default=True, metadata={"help": "Step 1 generates for the longest training prompts, "
+                                "so a run that cannot hold them fails at its first step."})
 
 
 SECTION_TYPES: dict[str, type] = {

@@ -1,4 +1,5 @@
-"""A GRPO run: prepare data -> load model -> GRPO -> save LoRA -> verify it trained -> evaluate.
+"""A GRPO run: prepare data -> memory pre-flight -> load model -> evaluate -> learning-signal pre-flight -> GRPO ->
+save LoRA -> verify it trained -> evaluate.
 
 Each step is a public function so an app script can read like the tutorial; `run_grpo` does them
 all. Everything a run writes lands in one folder:
@@ -13,7 +14,7 @@ all. Everything a run writes lands in one folder:
         eval.json            before/after evaluation (when data.eval_rows > 0)
         README.md            the model card: base model, data, evaluation, loading the LoRA, recipe
         swanlog/             SwanLab logs (mode local: `swanlab watch <run>/swanlog`)
-        result.json          paths, steps, timings, the pre-flight's memory plan
+        result.json          paths, steps, timings, the pre-flights' memory plan and learning signal
 
 Example:
     >>> from grpo_training import load_recipe, run_grpo  # doctest: +SKIP
@@ -41,8 +42,9 @@ from grpo_training.atomic_files import write_atomically
 from grpo_training.backends import BackendChoice, select_backend
 from grpo_training.model_card import write_model_card
 from grpo_training.preflight import check_memory
+from grpo_training.preflight.learning_signal import LearningSignal, check_learning_signal
 from grpo_training.monitoring import plot_reward_curve, read_metrics
-from grpo_training.prepare import PreparedData, load_prompts, prepare_data, with_prefill
+from grpo_training.prepare import PreparedData, build_reward_funcs, load_prompts, prepare_data, with_prefill
 from grpo_training.recipe_loading import dump_recipe
 from grpo_training.recipe_sections import Recipe
 from grpo_training.resume import check_resumed_recipe
@@ -138,6 +140,7 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
             # LoRA's B starts at zero, but disabling the adapter makes "before" the base model by construction.
             with model.disable_adapter():
                 reports.append(evaluate_model(recipe, model, tokenizer, prepared.eval, "before"))
+        signal = _learning_signal(recipe, model, train_tokenizer, prepared)  # before the first step
         trainer, plan = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, choice)
         log_run_summary(recipe, trainer, prepared, choice)
         if main:
@@ -145,6 +148,8 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
         train_seconds = _timed_training(trainer, run_dir, resume=resume_from is not None)
         result = _finish_run(recipe, trainer, tokenizer, prepared, run_dir, reports, evaluating, train_seconds, main)
         result.preflight["memory_plan"] = memory.to_dict()
+        if signal is not None:
+            result.preflight["learning_signal"] = signal.to_dict()
         if main:
             _write_result(result, prepared)
         distributed.wait_for_everyone()  # every process returns once the folder is complete
@@ -181,6 +186,15 @@ def _evaluating(recipe: Recipe, run_dir: Path, prepared: PreparedData, main: boo
             log_evaluation_skipped(recipe, run_dir, prepared.eval.num_rows)
         evaluating = False
     return evaluating
+
+
+def _learning_signal(recipe: Recipe, model: Any, tokenizer: Any, prepared: PreparedData) -> LearningSignal | None:
+    """The learning-signal pre-flight (`grpo_training.preflight.learning_signal`) on one process; several
+    processes skip it, as they skip the evaluation (generation on one of them would stall the others)."""
+    if distributed.is_distributed():
+        logger.info("Learning-signal pre-flight skipped: this run has %d processes", distributed.world_size())
+        return None
+    return check_learning_signal(recipe, model, tokenizer, prepared, build_reward_funcs(recipe, tokenizer))
 
 
 def _timed_training(trainer: Any, run_dir: Path, *, resume: bool) -> float:

@@ -23,6 +23,7 @@ from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
 from grpo_training.model_card import no_trl_card
 from grpo_training.monitoring import CompletionSampler, MetricsRecorder, ProgressBar, truncate_metrics
 from grpo_training.preflight import MemoryPlan, check_memory
+from grpo_training.preflight.longest_first import put_longest_first
 from grpo_training.prepare import PreparedData, build_reward_funcs
 from grpo_training.recipe_sections import Recipe
 
@@ -77,6 +78,8 @@ def build_trainer(
                                  train_dataset=prepared.train, callbacks=callbacks,
                                  eval_dataset=prepared.eval if eval_during_training else None)
     sampler.trainer = trainer
+    if recipe.run.longest_first:
+        put_longest_first(trainer, tokenizer)
     no_trl_card(trainer)  # TRL's card (base "None", no data or evaluation) would land in the run folder
     from transformers.trainer_callback import PrinterCallback
 
