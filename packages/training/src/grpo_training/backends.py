@@ -173,8 +173,11 @@ def is_multimodal(recipe: Recipe) -> bool:
     return "gemma-3" in (recipe.model.name or "").lower() and "gemma-3-1b" not in (recipe.model.name or "").lower()
 
 
-def load_model_unsloth(recipe: Recipe) -> tuple[Any, Any]:
-    """Unsloth: `FastLanguageModel` (or `FastModel` for Gemma-3) + `get_peft_model`, vLLM when installed."""
+def load_model_unsloth(recipe: Recipe, gpu_memory_utilization: float | None = None) -> tuple[Any, Any]:
+    """Unsloth: `FastLanguageModel` (or `FastModel` for Gemma-3) + `get_peft_model`, vLLM when installed.
+
+    `gpu_memory_utilization`: vLLM's share as the memory pre-flight chose it (`grpo_training.preflight`); None = the
+    recipe's fraction, or for `auto` the pre-flight's choice, planned here."""
     import unsloth  # noqa: F401  (before trl; a no-op when select_backend imported it already)
     from unsloth import FastLanguageModel, FastModel
 
@@ -193,10 +196,14 @@ def load_model_unsloth(recipe: Recipe) -> tuple[Any, Any]:
         "trust_remote_code": model_cfg.trust_remote_code,
     }
     if fast_inference:
+        if gpu_memory_utilization is None and model_cfg.gpu_memory_utilization == "auto":
+            from grpo_training.preflight import check_memory
+
+            gpu_memory_utilization = check_memory(recipe, BackendChoice("unsloth", "", True)).vllm_share
         load_kwargs.update(
             fast_inference=True,
             max_lora_rank=model_cfg.max_lora_rank or lora.r,
-            gpu_memory_utilization=model_cfg.gpu_memory_utilization,
+            gpu_memory_utilization=gpu_memory_utilization or model_cfg.gpu_memory_utilization,
         )
     peft_kwargs: dict[str, Any] = {
         "r": lora.r,
@@ -260,10 +267,11 @@ def build_trainer_unsloth(model: Any, tokenizer: Any, plan: GRPOArgsPlan, **trai
 # --------------------------------------------------------------------------------- interface
 
 
-def load_model(recipe: Recipe, backend: BackendChoice) -> tuple[Any, Any]:
-    """Load the base model with a fresh LoRA adapter on the chosen backend; returns (model, tokenizer)."""
+def load_model(recipe: Recipe, backend: BackendChoice, gpu_memory_utilization: float | None = None) -> tuple[Any, Any]:
+    """Load the base model with a fresh LoRA adapter on the chosen backend; returns (model, tokenizer).
+    `gpu_memory_utilization`: vLLM's share chosen by the memory pre-flight (unsloth backend)."""
     if backend.name == "unsloth":
-        return load_model_unsloth(recipe)
+        return load_model_unsloth(recipe, gpu_memory_utilization)
     return load_model_trl(recipe, backend.cuda)
 
 

@@ -1,9 +1,11 @@
-"""Command line: `python -m grpo_training {train,launch,eval,generate} ...` (also the `grpo-train` script).
+"""Command line: `python -m grpo_training {train,launch,plan,eval,generate} ...` (also the `grpo-train` script).
 
     python -m grpo_training train RECIPE.yaml [--set section.field=value ...] [--backend auto|trl|unsloth]
     python -m grpo_training train --resume RUNS/NAME [--set grpo.max_steps=80]
     python -m grpo_training launch --num-processes N [--config ddp|fsdp|zero2|zero3] RECIPE.yaml [--set ...]
                                            (N GPUs through accelerate launch; see `launch --help`)
+    python -m grpo_training plan RECIPE.yaml --gpu-memory 24GB [--set ...]
+                                           (the recipe's GPU memory plan, no model loaded; see `plan --help`)
     python -m grpo_training eval ...       (see `python -m grpo_training eval --help`)
     python -m grpo_training generate ...   (see `python -m grpo_training generate --help`)
 
@@ -23,9 +25,9 @@ from grpo_training.train_command import main_train
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch `train`, `launch`, `eval`, `generate`."""
+    """Dispatch `train`, `launch`, `plan`, `eval`, `generate`."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ("train", "launch", "eval", "generate")
+    commands = ("train", "launch", "plan", "eval", "generate")
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print(__doc__.split("\n\nExample:")[0], file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
@@ -36,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         from grpo_training.launch import main_launch
 
         return main_launch(rest)
+    if command == "plan":
+        from grpo_training.preflight.plan_command import main_plan
+
+        return main_plan(rest)
     from grpo_training.evaluation import cli as evaluation_cli
 
     if command == "eval":

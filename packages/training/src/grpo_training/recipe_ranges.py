@@ -121,6 +121,7 @@ RANGES: dict[str, Range] = {
     "evaluation.max_new_tokens": AT_LEAST_ONE,
     "evaluation.batch_size": AT_LEAST_ONE,
     "run.log_completions_every": NON_NEGATIVE,
+    "run.signal_check_prompts": NON_NEGATIVE,
 }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass
@@ -25,7 +25,12 @@ class ModelConfig:
     max_seq_length: int = field(default=512, metadata={"help": "Prompt + completion token budget."})
     load_in_4bit: bool = field(default=False, metadata={"help": "bitsandbytes 4-bit base weights (GPU only)."})
     fast_inference: bool = field(default=False, metadata={"help": "Unsloth: generate with vLLM (needs vllm)."})
-    gpu_memory_utilization: float = field(default=0.7, metadata={"help": "Unsloth/vLLM share of GPU memory."})
+    gpu_memory_utilization: float | Literal["auto"] = field(default="auto", metadata={"help": "vLLM's share of the card "
+                                                "(Unsloth fast_inference): auto = what the memory plan needs for "
+                                                "the generation batch, or a fraction such as 0.7."})
+    gpu_memory: str | float | None = field(default=None, metadata={"help": "GPU memory the run may use, e.g. "
+                                           "'24GB' (GB = GiB, as cards are sold); None = the card found. A recipe "
+                                           "over it is refused before loading; below the card, torch is held to it."})
     max_lora_rank: int | None = field(default=None, metadata={"help": "Unsloth/vLLM max LoRA rank; None = lora.r."})
     dtype: str | None = field(default=None, metadata={"help": "float32 | bfloat16 | float16 | None (auto: "
                               "float32 on CPU, the checkpoint's dtype on GPU)."})
@@ -127,6 +132,12 @@ class RunConfig:
     log_completions_every: int = field(default=5, metadata={"help": "Log sampled completions every N steps "
                                        "(0 = never)."})
     seed: int = field(default=3407, metadata={"help": "Seed for training, data and sampling."})
+    signal_check_prompts: int = field(default=4, metadata={"help": "Learning-signal pre-flight: training prompts "
+                                      "sampled num_generations times and scored before the first step (0 = skip)."})
+    allow_flat_rewards: bool = field(default=False, metadata={"help": "Train even when the pre-flight finds every "
+                                     "reward flat within every prompt's completions (nothing to learn from)."})
+    longest_first: bool = field(default=True, metadata={"help": "Step 1 generates for the longest training prompts, "
+                                "so a run that cannot hold them fails at its first step."})
 
 
 SECTION_TYPES: dict[str, type] = {

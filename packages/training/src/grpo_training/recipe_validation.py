@@ -105,6 +105,16 @@ def _check_choices(recipe: Recipe) -> None:
         raise RecipeError(f"evaluation.engine: {recipe.evaluation.engine!r}; expected auto, vllm or hf")
     if recipe.model.dtype not in (None, "auto", "float32", "bfloat16", "float16"):
         raise RecipeError(f"model.dtype: {recipe.model.dtype!r}; expected float32, bfloat16, float16 or auto")
+    if isinstance(recipe.model.gpu_memory_utilization, str) and recipe.model.gpu_memory_utilization != "auto":
+        raise RecipeError(f"model.gpu_memory_utilization: {recipe.model.gpu_memory_utilization!r}; expected auto or "
+                          "a fraction in (0, 1]")
+    if recipe.model.gpu_memory is not None:
+        from grpo_training.preflight.memory_sizes import parse_memory_size
+
+        try:
+            parse_memory_size(recipe.model.gpu_memory)
+        except ValueError as error:
+            raise RecipeError(f"model.gpu_memory: {error}") from None
     if recipe.lora.gradient_checkpointing not in (True, False, "unsloth"):
         raise RecipeError(f"lora.gradient_checkpointing: {recipe.lora.gradient_checkpointing!r}; expected "
                           "true, false or 'unsloth'")

@@ -1,4 +1,5 @@
-"""A GRPO run: prepare data -> load model -> GRPO -> save LoRA -> verify it trained -> evaluate.
+"""A GRPO run: prepare data -> memory pre-flight -> load model -> evaluate -> learning-signal pre-flight -> GRPO ->
+save LoRA -> verify it trained -> evaluate.
 
 Each step is a public function so an app script can read like the tutorial; `run_grpo` does them
 all. Everything a run writes lands in one folder:
@@ -13,7 +14,7 @@ all. Everything a run writes lands in one folder:
         eval.json            before/after evaluation (when data.eval_rows > 0)
         README.md            the model card: base model, data, evaluation, loading the LoRA, recipe
         swanlog/             SwanLab logs (mode local: `swanlab watch <run>/swanlog`)
-        result.json          paths, steps, timings
+        result.json          paths, steps, timings, the pre-flights' memory plan and learning signal
 
 Example:
     >>> from grpo_training import load_recipe, run_grpo  # doctest: +SKIP
@@ -40,8 +41,10 @@ from grpo_training import distributed
 from grpo_training.atomic_files import write_atomically
 from grpo_training.backends import BackendChoice, select_backend
 from grpo_training.model_card import write_model_card
+from grpo_training.preflight import check_memory
+from grpo_training.preflight.learning_signal import LearningSignal, check_learning_signal
 from grpo_training.monitoring import plot_reward_curve, read_metrics
-from grpo_training.prepare import PreparedData, load_prompts, prepare_data, with_prefill
+from grpo_training.prepare import PreparedData, build_reward_funcs, load_prompts, prepare_data, with_prefill
 from grpo_training.recipe_loading import dump_recipe
 from grpo_training.recipe_sections import Recipe
 from grpo_training.resume import check_resumed_recipe
@@ -76,6 +79,7 @@ class RunResult:
     eval_path: Path | None = None
     eval_reports: list[Any] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
+    preflight: dict[str, Any] = field(default_factory=dict)  # the pre-flight's findings: "memory_plan", ...
 
 
 def evaluate_model(recipe: Recipe, model: Any, tokenizer: Any, rows: Any, label: str, lora: str | None = None) -> Any:
@@ -124,8 +128,9 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
     try:
         choice = _open_run(recipe, run_dir, resume_from, backend, main)
         loaded = load_prompts(recipe)  # before the model: a data source with no usable row fails in seconds
+        memory = check_memory(recipe, choice)  # before the model: a recipe that cannot fit fails here
         logger.info("Stage: loading the model (%s backend)", choice.name)
-        model, tokenizer = load_model(recipe, choice)
+        model, tokenizer = load_model(recipe, choice, memory)
         train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
         prepared = prepare_data(recipe, train_tokenizer, loaded)
         distributed.check_same_rows(prepared.train)
@@ -135,12 +140,18 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
             # LoRA's B starts at zero, but disabling the adapter makes "before" the base model by construction.
             with model.disable_adapter():
                 reports.append(evaluate_model(recipe, model, tokenizer, prepared.eval, "before"))
+        signal = _learning_signal(recipe, model, train_tokenizer, prepared)  # before the first step
         trainer, plan = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, choice)
         log_run_summary(recipe, trainer, prepared, choice)
         if main:
             swanlab_run = start_swanlab(recipe, run_dir, plan.kwargs["report_to"])
         train_seconds = _timed_training(trainer, run_dir, resume=resume_from is not None)
         result = _finish_run(recipe, trainer, tokenizer, prepared, run_dir, reports, evaluating, train_seconds, main)
+        result.preflight["memory_plan"] = memory.to_dict()
+        if signal is not None:
+            result.preflight["learning_signal"] = signal.to_dict()
+        if main:
+            _write_result(result, prepared)
         distributed.wait_for_everyone()  # every process returns once the folder is complete
         shutdown_vllm(model)
         trainer = model = None  # nothing of the trainer or the model stays referenced by this frame
@@ -178,6 +189,15 @@ def _evaluating(recipe: Recipe, run_dir: Path, prepared: PreparedData, main: boo
     return evaluating
 
 
+def _learning_signal(recipe: Recipe, model: Any, tokenizer: Any, prepared: PreparedData) -> LearningSignal | None:
+    """The learning-signal pre-flight (`grpo_training.preflight.learning_signal`) on one process; several
+    processes skip it, as they skip the evaluation (generation on one of them would stall the others)."""
+    if distributed.is_distributed():
+        logger.info("Learning-signal pre-flight skipped: this run has %d processes", distributed.world_size())
+        return None
+    return check_learning_signal(recipe, model, tokenizer, prepared, build_reward_funcs(recipe, tokenizer))
+
+
 def _timed_training(trainer: Any, run_dir: Path, *, resume: bool) -> float:
     """Train (`train`) and log the steps and seconds it took; returns the seconds."""
     logger.info("Stage: GRPO training")
@@ -190,8 +210,8 @@ def _timed_training(trainer: Any, run_dir: Path, *, resume: bool) -> float:
 
 def _finish_run(recipe: Recipe, trainer: Any, tokenizer: Any, prepared: PreparedData, run_dir: Path,
                 reports: list[Any], evaluating: bool, train_seconds: float, main: bool) -> RunResult:
-    """Save and check the LoRA; on the main process draw the curve, evaluate after, and write eval.json, the
-    model card and result.json. `reports` gets the "after" report."""
+    """Save and check the LoRA; on the main process draw the curve, evaluate after, and write eval.json and the
+    model card (`run_grpo` writes result.json). `reports` gets the "after" report."""
     logger.info("Stage: saving and checking the LoRA")
     lora_dir = save_trained_lora(trainer, tokenizer, run_dir / "lora")
     curve = run_dir / "reward_curve.png"
@@ -213,7 +233,6 @@ def _finish_run(recipe: Recipe, trainer: Any, tokenizer: Any, prepared: Prepared
                        eval_reports=reports, metrics=read_metrics(run_dir / "metrics.jsonl"))
     if main:
         write_model_card(run_dir, recipe, reports)
-        _write_result(result, prepared)
     return result
 
 
@@ -237,5 +256,6 @@ def _write_result(result: RunResult, prepared: PreparedData) -> None:
         "train_seconds": round(result.train_seconds, 2),
         "eval_path": str(result.eval_path) if result.eval_path else None,
         "data": prepared.stats,
+        **result.preflight,
     }
     write_atomically(result.run_dir / "result.json", json.dumps(summary, indent=2, default=str))

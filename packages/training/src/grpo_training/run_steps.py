@@ -22,6 +22,8 @@ from grpo_training.checkpoints import (
 from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
 from grpo_training.model_card import no_trl_card
 from grpo_training.monitoring import CompletionSampler, MetricsRecorder, ProgressBar, truncate_metrics
+from grpo_training.preflight import MemoryPlan, check_memory
+from grpo_training.preflight.longest_first import put_longest_first
 from grpo_training.prepare import PreparedData, build_reward_funcs
 from grpo_training.recipe_secrets import redact_secrets
 from grpo_training.recipe_sections import Recipe
@@ -29,10 +31,15 @@ from grpo_training.recipe_sections import Recipe
 logger = logging.getLogger("grpo_training.run")  # the run's logger: these lines belong to the run's log
 
 
-def load_model(recipe: Recipe, backend: BackendChoice | None = None) -> tuple[Any, Any]:
-    """The base model with a fresh LoRA adapter, and its tokenizer, on the chosen backend."""
+def load_model(recipe: Recipe, backend: BackendChoice | None = None,
+               memory: MemoryPlan | None = None) -> tuple[Any, Any]:
+    """The base model with a fresh LoRA adapter, and its tokenizer, on the chosen backend.
+
+    `memory`: the run's memory pre-flight (`grpo_training.preflight.check_memory`); None = run it here, so a
+    recipe that cannot fit is refused before loading and vLLM gets the share it chose."""
     backend = backend or select_backend(recipe.run.backend)
-    model, tokenizer = backend_load_model(recipe, backend)
+    memory = memory or check_memory(recipe, backend)
+    model, tokenizer = backend_load_model(recipe, backend, memory.vllm_share)
     trainable, total = model.get_nb_trainable_parameters()
     logger.info("Model: %s | trainable parameters %s of %s (%.2f%%)", getattr(model.config, "_name_or_path", "?"),
                 f"{trainable:,}", f"{total:,}", 100 * trainable / max(total, 1))
@@ -72,6 +79,8 @@ def build_trainer(
                                  train_dataset=prepared.train, callbacks=callbacks,
                                  eval_dataset=prepared.eval if eval_during_training else None)
     sampler.trainer = trainer
+    if recipe.run.longest_first:
+        put_longest_first(trainer, tokenizer)
     no_trl_card(trainer)  # TRL's card (base "None", no data or evaluation) would land in the run folder
     from transformers.trainer_callback import PrinterCallback
 

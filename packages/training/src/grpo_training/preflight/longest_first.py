@@ -1,0 +1,81 @@
+"""Longest first: the first generation batch holds the longest training prompts, so a run that cannot hold its
+longest sequences fails at step 1, not when the longest prompt finally comes up, minutes or hours in.
+
+TRL's GRPOTrainer draws prompts through `RepeatSampler` (shuffled with `args.seed`, each prompt repeated
+`num_generations` times, each generation batch repeated for `steps_per_generation` x `num_iterations`).
+`LongestFirstSampler` draws the same shuffled order, then swaps the longest prompts into the first generation
+batch (each prompt still comes once per epoch); later epochs are TRL's order. `put_longest_first` installs it on
+a trainer; `run.longest_first: false` leaves TRL's order.
+
+Example:
+    >>> longest_first([3, 0, 2, 1, 4], lengths=[5, 50, 7, 40, 6], batch=2)
+    [1, 3, 2, 0, 4]
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from trl.trainer.utils import RepeatSampler
+
+logger = logging.getLogger("grpo_training.run")
+
+
+def longest_first(order: Sequence[int], lengths: Sequence[int], batch: int) -> list[int]:
+    """`order` with the `batch` longest prompts (by `lengths`) swapped into its first `batch` places."""
+    order = list(order)
+    longest = sorted(range(len(lengths)), key=lambda index: -lengths[index])[:batch]
+    position = {index: place for place, index in enumerate(order)}
+    for slot, index in enumerate(longest):
+        place = position[index]
+        displaced = order[slot]
+        order[slot], order[place] = index, displaced
+        position[index], position[displaced] = slot, place
+    return order
+
+
+class LongestFirstSampler(RepeatSampler):
+    """TRL's `RepeatSampler` whose first epoch starts with the longest prompts."""
+
+    def __init__(self, inner: RepeatSampler, lengths: Sequence[int]) -> None:
+        super().__init__(inner.data_source, mini_repeat_count=inner.mini_repeat_count, batch_size=inner.batch_size,
+                         repeat_count=inner.repeat_count, shuffle=inner.shuffle, seed=inner.seed)
+        self.lengths = list(lengths)
+        self.epochs_started = 0
+
+    def __iter__(self) -> Iterator[int]:
+        if self.shuffle:
+            order = torch.randperm(self.num_samples, generator=self.generator).tolist()
+        else:
+            order = list(range(self.num_samples))
+        if self.epochs_started == 0:
+            order = longest_first(order, self.lengths, self.batch_size)
+        self.epochs_started += 1
+        chunks = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        for chunk in (chunk for chunk in chunks if len(chunk) == self.batch_size):
+            for _ in range(self.repeat_count):
+                for index in chunk:
+                    for _ in range(self.mini_repeat_count):
+                        yield index
+
+
+def put_longest_first(trainer: Any, tokenizer: Any) -> None:
+    """Make `trainer` draw its first generation batch from the longest training prompts (their token lengths
+    under `tokenizer`, the trainer's prefill tokenizer)."""
+    import grpo_data
+
+    lengths = grpo_data.prompt_token_lengths(trainer.train_dataset, tokenizer)
+    original = trainer._get_train_sampler
+
+    def sampler(dataset: Any = None) -> RepeatSampler:
+        inner = original(dataset)
+        if dataset is not None and dataset is not trainer.train_dataset:
+            return inner
+        return LongestFirstSampler(inner, lengths)
+
+    trainer._get_train_sampler = sampler
+    logger.info("Longest first: step 1 generates for the longest prompts (%d tokens and down), so a run that cannot "
+                "hold them fails at its first step", max(lengths) if lengths else 0)
