@@ -128,6 +128,7 @@ embedded.embedded_model_path(Path(sys.argv[1]))
 """
 
 
+@pytest.mark.slow
 def test_killed_build_is_never_taken_and_racing_processes_share_one_build(tmp_path: Path):
     """A build killed mid-way leaves no model; then two processes racing on that cache both get the
     same complete folder, and no staging folder is left behind."""
