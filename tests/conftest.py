@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lzma
 import os
 from pathlib import Path
 
@@ -13,7 +14,7 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_GSM8K = REPO_ROOT.parent / "shared" / "data" / "gsm8k"
+GSM8K_FIXTURE = Path(__file__).parent / "data" / "fixtures" / "gsm8k"
 
 
 @pytest.fixture(scope="session")
@@ -22,8 +23,10 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def gsm8k_dir() -> Path:
-    """Real GSM8K (MIT) from ../shared/data/gsm8k; skipped with the reason on a clone without it."""
-    if not (SHARED_GSM8K / "train.jsonl").is_file():
-        pytest.skip(f"real GSM8K not found at {SHARED_GSM8K} (CI has ../shared beside the clone; a bare clone does not)")
-    return SHARED_GSM8K
+def gsm8k_dir(tmp_path_factory) -> Path:
+    """The real GSM8K (MIT): a folder with train.jsonl and test.jsonl, unpacked from tests/data/fixtures/gsm8k."""
+    folder = tmp_path_factory.mktemp("gsm8k")
+    for split in ("train", "test"):
+        with lzma.open(GSM8K_FIXTURE / f"{split}.jsonl.xz") as packed:
+            (folder / f"{split}.jsonl").write_bytes(packed.read())
+    return folder

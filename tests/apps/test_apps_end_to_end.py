@@ -17,6 +17,8 @@ import pytest
 
 from swanlab_browser import check_dashboard, find_chromium
 
+pytestmark = pytest.mark.slow  # each test trains (and exports) through an app's own script
+
 REPO = Path(__file__).resolve().parents[2]
 SHORT = ["--set", "grpo.max_steps=2", "--set", "grpo.save_steps=1", "--set", "data.synthetic_rows=48",
          "--set", "data.eval_rows=4", "--set", "evaluation.max_new_tokens=24"]

@@ -2,8 +2,7 @@
 apps' training process too, chooses the backend, importing Unsloth when chosen, before anything imports trl;
 the app's own process imports neither.
 
-On the H100 (2026-11-23) the apps' old import order logged "trl was imported before unsloth". Here,
-without a GPU, a fresh interpreter records whether trl was loaded at the moment the backend was chosen.
+Imported the other way round, Unsloth logs "trl was imported before unsloth". Here, without a GPU, a fresh interpreter records whether trl was loaded at the moment the backend was chosen.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ def test_method_names_and_bad_input(tmp_path):
 
 def test_a_crashing_llama_cpp_runtime_falls_back_to_transformers_loader(embedded_gguf, embedded_merged_dir,
                                                                           tmp_path, monkeypatch):
-    """On the lent GPU machine the runtime built there dies with SIGSEGV while loading any model: the check then
+    """Where the runtime built on the machine dies with SIGSEGV while loading any model, the check
     says so and measures the same file through transformers' GGUF loader, with the same calibration."""
     from grpo_export import llama_runtime
 

@@ -1,6 +1,6 @@
 """The cmake options llama.cpp is built with keep a statically linked libstdc++ inside each shared library.
 
-A g++ that links libstdc++ statically (as the lent GPU machine's environment compiler does) puts a copy in
+A g++ that links libstdc++ statically (as some self-built GCCs do) puts a copy in
 every library of llama.cpp's build; exported, the copies' symbols interpose and the runtime crashes loading
 a model (benchmarks/EXPORT.md). Built here through cmake with the toolkit's own options, a one-function
 library must export no strong symbol but its own: everything the archive brought stays inside (weak template

@@ -1,4 +1,4 @@
-"""The streaming merge equals PEFT's own merge, and its checks fail every wrong merge (issue 17): a missing,
+"""The streaming merge equals PEFT's own merge, and its checks fail every wrong merge: a missing,
 doubled, mis-scaled or transposed LoRA, a missing tensor (tensor by tensor), and a wrong config or a
 merge without the LoRA (logits, calibrated against rounding)."""
 

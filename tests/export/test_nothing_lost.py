@@ -1,5 +1,5 @@
-"""An export writes only into a folder that is absent, empty, or an earlier export of the same kind
-(issue 22): never into a run folder, a folder of the user's files, or the current folder."""
+"""An export writes only into a folder that is absent, empty, or an earlier export of the same kind:
+never into a run folder, a folder of the user's files, or the current folder."""
 
 from __future__ import annotations
 

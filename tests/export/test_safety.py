@@ -33,7 +33,7 @@ def test_staged_dir_replaces_only_on_success(tmp_path):
 
 @pytest.mark.parametrize("umask, folder_mode, file_mode", [(0o022, 0o755, 0o644), (0o027, 0o750, 0o640)])
 def test_staged_dir_gets_the_mode_the_umask_asks_for(tmp_path, umask, folder_mode, file_mode):
-    # mkdtemp makes the staging folder 0o700; renamed into place, the export kept it (issue 20, item 7).
+    # mkdtemp makes the staging folder 0o700; renamed into place as it is, the export would keep that mode.
     previous = os.umask(umask)
     try:
         with staged_output_dir(tmp_path / "model", kind="merged") as staging:

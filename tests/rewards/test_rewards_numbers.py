@@ -1,8 +1,8 @@
-"""Numbers in scientific notation and golds in prose (issue 21, item 1): no wrong full credit.
+"""Numbers in scientific notation and golds in prose: no wrong full credit.
 
-Before the fix an exponent was not part of a number, so the last-number fallback read a piece of it
-("1.5e-3" ended in 3) and a right answer in scientific notation scored 0; a prose gold was parsed by
-math-verify as a product of one-letter symbols, so an anagram of it scored 1.0.
+An exponent is part of the number: otherwise the last-number fallback reads a piece of it ("1.5e-3" ends
+in 3) and a right answer in scientific notation scores 0. A gold in prose is not applicable (None):
+math-verify would parse it as a product of one-letter symbols, which any anagram of it matches.
 """
 
 from __future__ import annotations

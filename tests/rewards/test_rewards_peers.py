@@ -1,4 +1,4 @@
-"""The peers' standard rewards (issue 21, item 2): TRL's soft overlong punishment, open-r1's repetition penalty,
+"""The peers' standard rewards: TRL's soft overlong punishment, open-r1's repetition penalty,
 cosine-scaled length reward, <think>/<answer> format and tag count, and require_reasoning_end on the answer
 rewards. Each is checked against the verbatim peer function (benchmarks/reference/peers.py)."""
 

@@ -1,4 +1,4 @@
-"""Each tutorial bug named in issue 2 as a check that our reward passes and the tutorial's fails.
+"""Each known tutorial bug as a check that our reward passes and the tutorial's fails.
 
 `test_ours_fixes` runs every check on our reward; `test_tutorial_has_the_bug` runs the same check on
 the tutorial's verbatim function (benchmarks/reference/tutorial.py) and requires it to fail, so each check is

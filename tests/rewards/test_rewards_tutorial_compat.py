@@ -1,4 +1,4 @@
-"""compat="tutorial" (issue 21, item 3): the tutorials' own functions, bugs included, scored exactly as the
+"""compat="tutorial": the tutorials' own functions, bugs included, scored exactly as the
 verbatim notebook copies in benchmarks/reference/tutorial.py, under the registry names."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Pathological completions: every reward bounds the text it works on, and no log record holds a whole
-completion (issue 22, item 7). Times are measured in benchmarks/rewards_worst_case.py, not asserted here;
+completion. Times are measured in benchmarks/rewards_worst_case.py, not asserted here;
 these tests pin the bounds that make those times small.
 """
 

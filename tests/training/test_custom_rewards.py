@@ -1,4 +1,4 @@
-"""Your own reward in a recipe (issue 21, item 4): `rewards.funcs` takes `package.module:function` or
+"""Your own reward in a recipe: `rewards.funcs` takes `package.module:function` or
 `path/to/file.py:function` next to registry names, checked when the recipe is read (before any model
 loads), with errors naming the entry; a CLI run trains with one."""
 

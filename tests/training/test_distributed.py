@@ -93,6 +93,7 @@ def test_every_process_gets_the_folder_the_main_process_made(tmp_path):
     assert name.endswith("-rank0") and [p.name for p in (tmp_path / "runs").iterdir()] == [name]
 
 
+@pytest.mark.slow
 def test_two_cpu_processes_train_once_and_resume(tmp_path):
     model_dir = build_tiny_model(tmp_path / "tiny")
     output_dir = tmp_path / "runs"

@@ -58,7 +58,7 @@ def test_eos_and_pad_are_end_of_turn(model_dir: Path):
     assert text.endswith("<|im_start|>assistant\n")
 
 
-# Ids written by the GGUF-imported tokenizer (cache folder SmolLM2-135M-Instruct-0.1.2, before the fix), computed
+# Ids the tokenizer transformers writes when it imports the GGUF (byte_fallback layout) gives, computed
 # once with it: the rebuilt tokenizer must give the same ones (English, digits, newlines, emoji, Indonesian, specials).
 SAME_IDS_AS_BEFORE = [
     ("Natalia sold 48 clips in April.\n2024 + 17 = 2041\n\nDone.",
@@ -128,6 +128,7 @@ embedded.embedded_model_path(Path(sys.argv[1]))
 """
 
 
+@pytest.mark.slow
 def test_killed_build_is_never_taken_and_racing_processes_share_one_build(tmp_path: Path):
     """A build killed mid-way leaves no model; then two processes racing on that cache both get the
     same complete folder, and no staging folder is left behind."""

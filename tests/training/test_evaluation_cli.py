@@ -26,6 +26,7 @@ def lora_dir(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_eval_writes_base_and_lora_reports_with_sampling(tmp_path, lora_dir, capsys):
     out = tmp_path / "eval.json"
     code = main_eval(["--lora", str(lora_dir), "--data", "synthetic", "--n", "3", "--prefix", "<reasoning>\\n",

@@ -52,6 +52,7 @@ def test_rows_without_prompt_or_answer_are_refused(tokenizer, model):
         evaluate(model, tokenizer, [], task="xml", sampling=GREEDY)
 
 
+@pytest.mark.slow
 def test_left_padded_batches_give_the_same_greedy_completions_as_one_by_one(tokenizer, model, rows):
     batched = evaluate(model, tokenizer, rows, task="xml", prefix=PREFILL, sampling=GREEDY, batch_size=5)
     single = evaluate(model, tokenizer, rows, task="xml", prefix=PREFILL, sampling=GREEDY, batch_size=1)

@@ -77,7 +77,7 @@ def test_gpu_keeps_eight_bit_optimizer_when_bitsandbytes_is_there(monkeypatch):
 
 def test_dapo_clip_and_truncation_defaults_are_trls_on_both_backends():
     """Unsloth reads an absent mask_truncated_completions / epsilon_high as unset and, for loss_type dapo,
-    switches to the DAPO paper's True / 0.28 (seen on the H100, 2026-11-23): TRL's values are passed instead."""
+    switches to the DAPO paper's True / 0.28: TRL's values are passed instead."""
     for backend in ("trl", "unsloth"):
         kwargs = plan([], backend=backend).kwargs
         assert kwargs["loss_type"] == "dapo"

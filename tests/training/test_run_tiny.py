@@ -78,8 +78,8 @@ def test_prompts_over_the_budget_are_dropped_and_counted(tiny_dir, tmp_path):
 
 @pytest.mark.parametrize("use_cache", [True, False])
 def test_rollouts_use_the_kv_cache_under_gradient_checkpointing(tiny_dir, tmp_path, use_cache):
-    """Issue 19 asked whether the trl backend generates without a KV cache under gradient checkpointing (TRL calls
-    `generate` on the model in train mode). On this stack it keeps the cache: after the prompt, each generation
+    """Does the trl backend generate without a KV cache under gradient checkpointing (TRL calls `generate` on
+    the model in train mode)? On this stack it keeps the cache: after the prompt, each generation
     forward of a layer sees one new token. The `use_cache=False` case shows the check sees a cache-less rollout."""
     import torch
 
@@ -115,7 +115,7 @@ def test_rollouts_use_the_kv_cache_under_gradient_checkpointing(tiny_dir, tmp_pa
 
 def test_run_folder_readme_is_the_toolkits_card_not_trls(tiny_dir, tmp_path):
     # TRL writes its automatic card ("fine-tuned version of [None](https://huggingface.co/None)") at every
-    # checkpoint; the run writes its own after training and evaluation (issue 20, item 7).
+    # checkpoint; the run writes its own after training and evaluation.
     import os
 
     from grpo_training.run import run_grpo

@@ -1,6 +1,6 @@
 """Command line: prepare a data set and write ``<split>.parquet`` and ``stats.json`` into ``--out``.
 
-    python -m grpo_data gsm8k --source ../shared/data/gsm8k --split train --out data/gsm8k
+    python -m grpo_data gsm8k --source openai/gsm8k --split train --out data/gsm8k
     python -m grpo_data dapo --source dapo.jsonl --tokenizer PATH --max-seq-length 1024 --out data/dapo
     python -m grpo_data synthetic --n 2000 --seed 0 --out data/synthetic
 

@@ -113,7 +113,7 @@ def _check_merged_dir(merged_dir: Path) -> dict:
 
 def converter_view(merged_dir: Path, config: dict, into: Path) -> Path:
     """A folder the converter reads in place of `merged_dir`: symlinks to its files, plus fixes for known
-    converter/transformers-5 mismatches. Today one: Phi-3/Phi-4's converter takes the GPT-2 BPE path only
+    converter/transformers-5 mismatches. One: Phi-3/Phi-4's converter takes the GPT-2 BPE path only
     when tokenizer_config.json says `GPT2Tokenizer`, and transformers 5 may write `TokenizersBackend`.
 
     Example:

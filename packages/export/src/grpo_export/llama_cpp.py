@@ -48,7 +48,7 @@ CMAKE_OPTIONS = (
     "-DLLAMA_BUILD_APP=OFF",
     "-DLLAMA_OPENSSL=OFF",
 ) + (
-    # A toolchain whose g++ links libstdc++ statically (the lent GPU machine's CXX=/opt/gcc/bin/g++) puts a copy
+    # A toolchain whose g++ links libstdc++ statically (as some self-built GCCs do) puts a copy
     # in each of the four libraries; exported, calls interpose between the copies and llama.cpp crashes loading
     # any model. Kept to each library, the build runs (benchmarks/EXPORT.md). _INIT keeps the user's LDFLAGS.
     ("-DCMAKE_SHARED_LINKER_FLAGS_INIT=-Wl,--exclude-libs,ALL",) if sys.platform == "linux" else ()

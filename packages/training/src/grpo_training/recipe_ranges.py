@@ -1,8 +1,8 @@
 """Valid ranges of recipe values, checked before any model loads.
 
 A value of the right type can still be impossible: a learning rate of 0, a negative batch, a LoRA
-rank of 0, a temperature of 0 for GRPO's sampling. Such values used to pass the recipe check and
-fail after the model had loaded (or, for a negative `max_steps`, run a whole epoch). `RANGES` lists
+rank of 0, a temperature of 0 for GRPO's sampling. Unchecked, such values fail after the model has loaded
+(or, for a negative `max_steps`, run a whole epoch). `RANGES` lists
 every ranged field in one table; `check_recipe_ranges` (called by `grpo_training.recipe_validation.validate_recipe`,
 which the apps and the CLI share) checks it and the few limits between fields.
 

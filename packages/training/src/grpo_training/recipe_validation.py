@@ -20,7 +20,7 @@ from grpo_training.recipe_ranges import check_recipe_ranges
 from grpo_training.recipe_secrets import check_no_secrets
 from grpo_training.recipe_sections import BACKENDS, LOADERS, SWANLAB_MODES, DataConfig, Recipe
 
-logger = logging.getLogger("grpo_training.config")  # the name the recipe checks have always logged under
+logger = logging.getLogger("grpo_training.config")  # one logger for every recipe check, named after the module that exports them
 
 
 def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path | None = None) -> None:

@@ -12,8 +12,8 @@ logger = logging.getLogger("grpo_training.run")  # the run's logger: these lines
 def shutdown_vllm(model: Any) -> None:
     """Stop the vLLM engine Unsloth attached to `model` (its KV-cache reservation is most of the GPU) and drop
     the references to it: best effort for code that goes on in this process. It is not enough to free the GPU:
-    on 2026-12-02 (Gemma-3 4B shape, one H200) the process still held 99.5 GiB after it, so the apps train in a
-    process of their own and export in another (`grpo_training.app.train_in_fresh_process`)."""
+    the process still holds most of the GPU's memory after it, so the apps train in a process of their own and
+    export in another (`grpo_training.app.train_in_fresh_process`)."""
     from grpo_training.evaluation.engines import vllm_engine_holders
 
     holders = vllm_engine_holders(model)
