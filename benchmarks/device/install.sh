@@ -12,13 +12,16 @@
 #   app       []              waits for the base, starts the Phi-4 app as a background job, waits up to $WAIT s
 #   wait      []              waits for the app job, `push --dry-run`, the run's records into $OUT
 # Every step first stashes whatever wheelhouse folder its call carries. EXTRA_SET holds more `--set key=value`
-# arguments for the app (e.g. a memory cap); PYTHON is the machine's Python that has torch (default python3).
+# arguments for the app (e.g. a memory cap); SHAPE, RUN and GGUF choose the base shape, the run's name and the GGUF
+# methods (default: the Phi-4 shape, phi4-14b, q8_0 q4_k_m); PYTHON is the machine's Python that has torch (default python3).
 set -u
 step=${1:?step: build, stash, install, app or wait}
 PY=${PYTHON:-python3}
 OUT=${OUT:-/tmp/out}
 EXTRA_SET=${EXTRA_SET:-}
-RUN=phi4-14b
+SHAPE=${SHAPE:-phi4-llama}   # a shape of benchmarks/gpu_grpo.py (llama-1b: the whole path in a few minutes)
+RUN=${RUN:-phi4-14b}
+GGUF=${GGUF:-q8_0 q4_k_m}
 MODELS=/dev/shm/models  # the 29 GB base and the GGUF's 16-bit intermediate live in RAM: the disk holds the outputs
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
 export GRPO_CACHE=/tmp/grpo-cache UNSLOTH_DISABLE_STATISTICS=1
@@ -44,7 +47,7 @@ case $step in
 build)
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; free -g | head -2; df -h /tmp /dev/shm | tail -2
   rm -f /tmp/build.rc
-  (setsid nohup bash -c "$PY benchmarks/gpu_grpo.py build phi4-llama --models $MODELS > /tmp/build.log 2>&1; \
+  (setsid nohup bash -c "$PY benchmarks/gpu_grpo.py build $SHAPE --models $MODELS > /tmp/build.log 2>&1; \
      echo \$? > /tmp/build.rc" < /dev/null > /dev/null 2>&1 &)
   sleep 5; tail -2 /tmp/build.log ;;
 stash)
@@ -85,10 +88,10 @@ app)
   rm -rf /tmp/apps/rc /tmp/runs
   # random weights give every tutorial reward the same value: random_weights_reward.py gives the rewards a spread
   (setsid nohup bash -c "GRPO_EXPORT_WORK_DIR=/dev/shm $PY benchmarks/apps_at_size.py run $RUN --out /tmp/apps \
-     --disk /tmp -- $PY apps/phi4_gsm8k/train.py --set model.name=$MODELS/phi4-llama \
+     --disk /tmp -- $PY apps/phi4_gsm8k/train.py --set model.name=$MODELS/$SHAPE \
      --set data.source=/tmp/devcarry/gsm8k_head.jsonl --set data.config=null --set data.eval_rows=20 \
      --set grpo.max_steps=2 --set grpo.save_steps=2 --set run.output_dir=/tmp/runs --set run.name=$RUN \
-     --set run.report_to=none --gguf q8_0 q4_k_m $EXTRA_SET \
+     --set run.report_to=none --gguf $GGUF $EXTRA_SET \
      --set 'rewards.funcs=[xmlcount, soft_format, strict_format, integer, correctness, benchmarks/device/random_weights_reward.py:text_length]' \
      > /tmp/apps/console.txt 2>&1; echo \$? > /tmp/apps/rc" < /dev/null > /dev/null 2>&1 &)
   sleep 10; job_wait "${WAIT:-540}" /tmp/apps ;;
