@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 from grpo_export.atomic import check_replaceable, ensure_free_space, scratch_dir, staged_output_dir, write_marker
 from grpo_export.checkpoint import CheckpointReader
 from grpo_export.errors import ExportError, ExportVerificationError
-from grpo_export.llama_cpp import end_with_parent, ensure_llama_cpp_source, ensure_quantizer, llama_cpp_home
+from grpo_export.llama_cpp import ensure_llama_cpp_source, ensure_quantizer, llama_cpp_home
 from grpo_export.llama_runtime import (
     LlamaRun,
     LlamaRuntimeCrash,
@@ -29,6 +30,7 @@ from grpo_export.llama_runtime import (
     transformers_gguf_logits,
 )
 from grpo_export.modelfile import render_modelfile
+from grpo_export.processes import run_in_own_group
 from grpo_export.logit_check import (
     Calibration,
     calibrated_check,
@@ -144,8 +146,7 @@ def _run_logged(command: list[str], log_path: Path, what: str) -> None:
     with log_path.open("a", encoding="utf-8") as log:
         log.write(f"$ {' '.join(command)}\n")
         log.flush()
-        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
-                                preexec_fn=end_with_parent)
+        result = run_in_own_group(command, stdout=log, stderr=subprocess.STDOUT, death_signal=signal.SIGKILL)
     if result.returncode != 0:
         tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-25:])
         raise ExportError(f"{what} failed (exit {result.returncode}). Last lines of its log:\n{tail}")
