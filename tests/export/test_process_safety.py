@@ -125,3 +125,30 @@ def test_the_export_stage_and_its_tools_end_with_the_app(tmp_path):
     app.wait(timeout=60)
     assert not survivors(pids), "the export stage (or its tool) ran on after the app was stopped"
     assert app.returncode == 128 + signal.SIGTERM
+
+
+@pytest.mark.parametrize("name", ["../escaped", "/tmp/escaped", "sub/name", "..", "."])
+def test_a_gguf_name_that_is_a_path_is_refused_with_one_line(tmp_path, name):
+    """`--model-name ../escaped` wrote its GGUF beside the target, outside staging, where no clean-up removes it."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"x")
+    before = sorted(tmp_path.rglob("*"))
+    result = subprocess.run([sys.executable, "-m", "grpo_export", "gguf", str(model), str(tmp_path / "out"),
+                             "--model-name", name], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: model_name (CLI: --model-name) {name!r} names a path")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_run_export_with_a_path_as_its_name_is_refused_before_the_merge(tmp_path):
+    from grpo_export.errors import ExportError
+    from grpo_export.run_export import export_run
+
+    (tmp_path / "run" / "lora").mkdir(parents=True)
+    (tmp_path / "run" / "lora" / "adapter_config.json").write_text("{}")
+    with pytest.raises(ExportError, match="--model-name"):
+        export_run(tmp_path / "run", base_model=str(tmp_path / "no-such-base"), model_name="../escaped")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["lora"]

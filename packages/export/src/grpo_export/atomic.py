@@ -106,6 +106,26 @@ def ensure_free_space(folder: Path, required_bytes: int, what: str = "the export
         )
 
 
+def plain_name(name: str, what: str) -> str:
+    """`name`, when it names something inside one folder: not empty, not `.` or `..`, no path separator and no NUL.
+    Else `ExportError` naming `what` (e.g. "model_name (CLI: --model-name)"), so no name becomes a path
+    outside its folder.
+
+    Example:
+        >>> plain_name("phi4-gsm8k", "model_name")
+        'phi4-gsm8k'
+        >>> plain_name("../escaped", "model_name")
+        Traceback (most recent call last):
+        ...
+        grpo_export.errors.ExportError: model_name '../escaped' names a path, not a file name: use a plain name without a path separator or '..' (e.g. 'my-model'); it names files inside the output folder
+    """
+    separators = {"/", "\\", os.sep, os.altsep or "/"}
+    if not name or name in (".", "..") or "\0" in name or any(sep in name for sep in separators):
+        raise ExportError(f"{what} {name!r} names a path, not a file name: use a plain name without a path separator "
+                          "or '..' (e.g. 'my-model'); it names files inside the output folder")
+    return name
+
+
 def export_kind_of(folder: Path) -> str | None:
     """The kind of export `folder` holds (from its marker file, else from its file names), or None when it
     holds anything an export does not write.

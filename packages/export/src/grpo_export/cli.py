@@ -151,12 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_STATUS = 2
+"""The exit status of an expected error (bad input, a refused target, a failed check), as the training CLI's."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 export error).
+    """Entry point; returns the exit status (0 ok, 2 an export error, printed as one `error:` line).
 
     Example:
         >>> main(["push", "/nonexistent", "me/model", "--dry-run"])  # doctest: +SKIP
-        1
+        2
     """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
@@ -164,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return EXIT_STATUS
     return 0
 
 

@@ -16,8 +16,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grpo_export.atomic import plain_name
 from grpo_export.errors import ExportError
-from grpo_export.gguf_export import to_gguf
+from grpo_export.gguf_export import MODEL_NAME, to_gguf
 from grpo_export.hub import RUN_CARD_MARK, ModelCardInfo, PushPlan, load_evaluation_table, push_to_hub
 from grpo_export.merge import merge
 from grpo_export.processes import run_in_own_group
@@ -90,6 +91,8 @@ def export_run(run_dir: str | Path, *, base_model: str, gguf_methods: list[str] 
         >>> export_run("runs/demo", base_model="HuggingFaceTB/SmolLM2-135M-Instruct", gguf_methods=[])  # doctest: +SKIP
     """
     run_dir = Path(run_dir)
+    if model_name is not None:
+        plain_name(model_name, MODEL_NAME)  # before the merge, which takes minutes
     lora_dir = run_dir / "lora"
     if not (lora_dir / "adapter_config.json").is_file():
         raise ExportError(f"{lora_dir}: no LoRA adapter (adapter_config.json) in this run folder; train first")
