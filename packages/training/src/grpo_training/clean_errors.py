@@ -34,6 +34,7 @@ USER_ERRORS: dict[str, tuple[str, ...]] = {
     "grpo_training.resume": ("ResumeError",),
     "grpo_training.backends": ("BackendError",),
     "grpo_training.trained_lora": ("LoraNotTrainedError",),  # re-exported by grpo_training.run
+    "grpo_training.evaluation.loading": ("AdapterMismatchError",),
     "grpo_data.errors": ("DataFormatError", "DataSourceError"),
     "grpo_export.errors": ("ExportError",),  # by name only: training never imports the export package
 }
