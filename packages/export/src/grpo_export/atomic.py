@@ -9,6 +9,7 @@ Anything else is refused, so a run folder, a home folder or `.` is never emptied
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import json
 import logging
@@ -40,6 +41,60 @@ EXPORT_FILE_PATTERNS: dict[str, tuple[str, ...]] = {
 """What each kind of export writes: a folder without the marker that holds only such files is taken to be
 an export of that kind written before the marker existed."""
 _SCRATCH_PREFIXES = (".partial-", ".old-", ".work-")
+
+
+# How a full or read-only disk shows: OSError's errno, or the writer's own error text (safetensors'
+# SafetensorError, torch.save's "[enforce fail ...] unexpected pos"). The training package's clean_errors reads
+# them the same way (the two packages import nothing of each other).
+_NO_SPACE_TEXTS = ("No space left on device", "os error 28", "Disk quota exceeded", "os error 122", "unexpected pos",
+                   "file write failed")
+_READ_ONLY_TEXTS = ("Read-only file system", "os error 30")
+_PATH_LOCALS = ("filename", "f", "name_or_buffer", "save_directory", "path", "file", "target")
+
+
+def _written_path(error: BaseException) -> Path | None:
+    if isinstance(error, OSError) and isinstance(error.filename, (str, os.PathLike)):
+        return Path(error.filename)
+    frames, tb = [], error.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):  # the innermost writer's path: torch.save's `f`, safetensors' `filename`
+        for name in _PATH_LOCALS:
+            value = frame.f_locals.get(name)
+            if isinstance(value, (str, os.PathLike)) and os.sep in str(value):
+                return Path(value)
+    return None
+
+
+def write_failure_message(error: BaseException) -> str | None:
+    """One line for a write that failed because the disk is full or read-only, naming the folder, its free
+    space and what to do; None for any other error.
+
+    Example:
+        >>> write_failure_message(OSError(errno.EROFS, "Read-only file system", "/proc/x"))
+        'cannot write /proc/x: /proc is on a read-only file system; choose an output folder you can write'
+        >>> write_failure_message(KeyError("a bug")) is None
+        True
+    """
+    if not isinstance(error, (OSError, RuntimeError)) and type(error).__name__ != "SafetensorError":
+        return None
+    text, code = str(error), error.errno if isinstance(error, OSError) else None
+    read_only = code == errno.EROFS or (code is None and any(marker in text for marker in _READ_ONLY_TEXTS))
+    no_space = code in (errno.ENOSPC, errno.EDQUOT) or (code is None and any(marker in text for marker in _NO_SPACE_TEXTS))
+    if not (read_only or no_space):
+        return None
+    path = _written_path(error)
+    folder = path if path is not None else Path.cwd()
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    what = f"cannot write {path}" if path is not None else "a write failed"
+    if read_only:
+        return f"{what}: {folder} is on a read-only file system; choose an output folder you can write"
+    free = shutil.disk_usage(folder)
+    return (f"{what}: no space left on the disk of {folder} ({free.free / 1e6:.1f} MB free of {free.total / 1e6:.1f} MB). "
+            "Free some space there or choose an output folder on a disk with room; nothing under the output's "
+            "final name was replaced")
 
 
 def current_umask() -> int:
@@ -258,7 +313,10 @@ def staged_output_dir(target: Path | str, *, kind: str, overwrite: bool = True) 
                 raise
             _swap_into_place(staging, target)
     finally:
-        lock_path.unlink(missing_ok=True)  # a waiting export then locks a new file; each writes a whole export
+        try:
+            lock_path.unlink(missing_ok=True)  # a waiting export then locks a new file; each writes a whole export
+        except OSError:
+            pass  # a folder where the lock could not be made (read-only): the error that stopped the export counts
     logger.info("Wrote %s", target)
 
 

@@ -15,6 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
+from grpo_export.atomic import write_failure_message
 from grpo_export.errors import ExportError
 
 
@@ -168,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_STATUS
+    except Exception as error:
+        disk = write_failure_message(error)  # a full or read-only disk: the user's to fix, not a bug
+        if disk is None:
+            raise
+        print(f"error: {disk}", file=sys.stderr)
         return EXIT_STATUS
     return 0
 
