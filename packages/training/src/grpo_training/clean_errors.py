@@ -47,8 +47,8 @@ Entry = TypeVar("Entry", bound=Callable[..., int])
 
 # How a full or read-only disk shows: OSError's errno, or the text of the writer's own error (safetensors'
 # SafetensorError, torch.save's "[enforce fail ...] unexpected pos" / "file write failed").
-_NO_SPACE_TEXTS = ("No space left on device", "os error 28", "Disk quota exceeded", "os error 122", "unexpected pos",
-                   "file write failed")
+_NO_SPACE_TEXTS = ("No space left on device", "os error 28", "Disk quota exceeded", "os error 122")
+_TORCH_WRITE_TEXTS = ("unexpected pos", "file write failed")  # torch.save's, on a full disk
 _READ_ONLY_TEXTS = ("Read-only file system", "os error 30")
 _PATH_LOCALS = ("filename", "f", "name_or_buffer", "save_directory", "output_dir", "path", "file")
 
@@ -80,12 +80,13 @@ def write_failure_message(error: BaseException) -> str | None:
         >>> write_failure_message(KeyError("a bug")) is None
         True
     """
-    text = str(error)
-    code = error.errno if isinstance(error, OSError) else None
-    if not isinstance(error, (OSError, RuntimeError)) and type(error).__name__ != "SafetensorError":
-        return None
+    # OSError by its errno; other writers' errors (safetensors', the tokenizers library's plain Exception) by the
+    # operating system's message they carry; torch.save's by its own words
+    text, code = str(error), error.errno if isinstance(error, OSError) else None
     read_only = code == errno.EROFS or (code is None and any(marker in text for marker in _READ_ONLY_TEXTS))
-    no_space = code in (errno.ENOSPC, errno.EDQUOT) or (code is None and any(marker in text for marker in _NO_SPACE_TEXTS))
+    no_space = code in (errno.ENOSPC, errno.EDQUOT) or (code is None and (
+        any(marker in text for marker in _NO_SPACE_TEXTS)
+        or (isinstance(error, RuntimeError) and any(marker in text for marker in _TORCH_WRITE_TEXTS))))
     if not (read_only or no_space):
         return None
     path = _written_path(error)
