@@ -10,6 +10,7 @@ import pytest
 from grpo_training.config import DEMO_RECIPE, RecipeError, load_recipe
 from grpo_training.prepare import load_prompts, prepare_data, with_prefill
 
+
 def good_rows(count: int) -> list[dict]:
     """`count` usable rows, each its own question (a repeated question is kept once)."""
     return [{"question": f"Tom has 2 apples and gets {n} more. How many apples does he have?",
