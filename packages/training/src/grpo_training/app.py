@@ -6,7 +6,8 @@ An app is two stages, each in a fresh process: training (`python -m grpo_trainin
 Unsloth before trl on a GPU) and export (`python -m grpo_export run`). When the training process ends, the
 trainer, the optimizer state and vLLM's reservation (most of the GPU: 99.5 GiB of an H200 at the Gemma-3 4B
 shape, still held after the engine was shut down in-process) end with it, so the export starts on a free GPU.
-The app's own process only chooses and waits; it never imports trl.
+The app's own process only chooses and waits; it never imports trl. A stage's process, and what it starts,
+ends with the app, however the app ends (`run_stage_process`).
 
 Example:
     >>> parser = app_argument_parser("Tutorial 1: Phi-4 on GSM8K.")
