@@ -10,7 +10,10 @@ import datasets
 
 from grpo_data import LoadReport, load_dapo, load_gsm8k, split_train_eval
 from grpo_data.cli import main
-from grpo_data.rows import normalized_question
+
+
+def normalized_question(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def write_jsonl(path, rows):
