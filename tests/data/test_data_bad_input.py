@@ -18,6 +18,7 @@ def _write_jsonl(path, rows):
 
 
 GOOD = {"question": "Tom has 2 apples and gets 3 more. How many?", "answer": "2 + 3 = 5\n#### 5"}
+GOOD_TOO = {"question": "Ann has 4 pears and gets 1 more. How many?", "answer": "4 + 1 = 5\n#### 5"}
 
 
 def test_missing_column_names_file_and_field(tmp_path):
@@ -30,7 +31,7 @@ def test_missing_column_names_file_and_field(tmp_path):
 
 
 def test_missing_marker_is_dropped_counted_and_logged(tmp_path, caplog):
-    rows = [GOOD, {"question": "No marker here?", "answer": "The answer is 4"}, GOOD, {"question": "", "answer": "#### 1"}]
+    rows = [GOOD, {"question": "No marker here?", "answer": "The answer is 4"}, GOOD_TOO, {"question": "", "answer": "#### 1"}]
     path = _write_jsonl(tmp_path / "train.jsonl", rows)
     report = LoadReport()
     with caplog.at_level(logging.WARNING, logger="grpo_data"):

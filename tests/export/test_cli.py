@@ -29,6 +29,7 @@ def test_push_dry_run_lists_files_and_card(tmp_path):
     assert "base_model: microsoft/phi-4" in result.stdout and "library_name: gguf" in result.stdout
 
 
-def test_errors_exit_1_with_a_message(tmp_path):
+def test_errors_exit_2_with_one_error_line(tmp_path):
     result = run_cli("gguf", str(tmp_path / "missing"), str(tmp_path / "out"))
-    assert result.returncode == 1 and "error: Cannot read" in result.stderr
+    assert result.returncode == 2 and result.stderr.startswith("error: Cannot read")
+    assert "Traceback" not in result.stderr

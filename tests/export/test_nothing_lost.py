@@ -59,7 +59,7 @@ def test_the_cli_refuses_the_current_folder(tmp_path, monkeypatch, capsys):
     (model / "config.json").write_text("{}")
     (model / "model.safetensors").write_bytes(b"x")
     monkeypatch.chdir(tmp_path)
-    assert main(["gguf", str(model), "."]) == 1
+    assert main(["gguf", str(model), "."]) == 2
     assert "current folder" in capsys.readouterr().err
     assert (tmp_path / "keep.txt").read_text() == "keep" and (model / "config.json").is_file()
 

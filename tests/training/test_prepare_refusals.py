@@ -10,7 +10,11 @@ import pytest
 from grpo_training.config import DEMO_RECIPE, RecipeError, load_recipe
 from grpo_training.prepare import load_prompts, prepare_data, with_prefill
 
-GOOD = {"question": "Tom has 2 apples and gets 3 more. How many apples does he have?", "answer": "2 + 3 = 5\n#### 5"}
+
+def good_rows(count: int) -> list[dict]:
+    """`count` usable rows, each its own question (a repeated question is kept once)."""
+    return [{"question": f"Tom has 2 apples and gets {n} more. How many apples does he have?",
+             "answer": f"2 + {n} = {2 + n}\n#### {2 + n}"} for n in range(count)]
 
 
 def write_jsonl(path, rows):
@@ -29,7 +33,7 @@ def test_a_data_file_with_no_usable_row_says_no_training_prompts_left_with_the_r
 
 
 def test_more_held_out_rows_than_the_file_has_is_refused_before_the_model(tmp_path):
-    source = write_jsonl(tmp_path / "train.jsonl", [GOOD] * 5)
+    source = write_jsonl(tmp_path / "train.jsonl", good_rows(5))
     recipe = load_recipe(DEMO_RECIPE, [f"data.source={source}", "data.eval_rows=64"])
     with pytest.raises(RecipeError, match=r"data.eval_rows: 64 held-out rows asked for, but .* has 5 usable rows"):
         load_prompts(recipe)
@@ -41,7 +45,7 @@ def test_one_enormous_prompt_is_dropped_and_counted_not_made_the_budget(tmp_path
     from grpo_training.embedded import embedded_model_path
 
     enormous = {"question": "How many apples? " + "apple " * 3000, "answer": "#### 1"}
-    source = write_jsonl(tmp_path / "train.jsonl", [GOOD] * 20 + [enormous])
+    source = write_jsonl(tmp_path / "train.jsonl", good_rows(20) + [enormous])
     recipe = load_recipe(DEMO_RECIPE, [f"data.source={source}", "data.eval_rows=0"])  # no max_prompt_length
     tokenizer = with_prefill(AutoTokenizer.from_pretrained(embedded_model_path()), recipe.data.prefill)
     prepared = prepare_data(recipe, tokenizer)

@@ -20,6 +20,18 @@ RowProblem = tuple[str, str, str]
 RowBuilder = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, RowProblem | None]]
 
 DROP_COLUMN = "_grpo_data_drop"
+DUPLICATE_REASON = "duplicate_question"
+MAX_LOGGED_DUPLICATES = 5
+
+
+def normalized_question(text: str) -> str:
+    """A question's text as compared for duplicates: case-folded, runs of whitespace made one space.
+
+    Example:
+        >>> normalized_question("  What is   2 + 2? ") == normalized_question("what is 2 + 2?")
+        True
+    """
+    return " ".join(str(text).split()).casefold()
 
 
 def text_problem(field: str, value: Any, expected: str) -> RowProblem | None:
@@ -50,8 +62,11 @@ def prepare_parts(
     strict: bool,
     report: LoadReport,
     loader_name: str,
+    question_column: str = "question",
 ) -> datasets.Dataset:
-    """Apply ``build_row`` to every row of every part; drop (and count) or refuse the unusable rows.
+    """Apply ``build_row`` to every row of every part; drop (and count) or refuse the unusable rows; keep the
+    first row of each question (`normalized_question`), counting the others as ``duplicate_question`` drops
+    (also with ``strict``: a repeated question is not an unusable row).
 
     Args:
         parts: loaded parts, each named by its origin.
@@ -63,6 +78,7 @@ def prepare_parts(
         strict: raise on the first unusable row instead of dropping it.
         report: filled in with counts (rows_read, rows_kept, dropped_by_reason).
         loader_name: name used in the WARNING log line.
+        question_column: the built column holding the question text, compared for duplicates.
 
     Returns:
         All kept rows, parts concatenated in order.
@@ -71,7 +87,7 @@ def prepare_parts(
         DataFormatError: a part lacks a required column, or (strict) a row is unusable.
         NoUsableRowsError: no row of any part is usable (the source is refused, not read as 0 rows).
     """
-    prepared = []
+    prepared, kept_rows = [], []
     for part in parts:
         missing = [name for name in required_columns if name not in part.dataset.column_names]
         if missing:
@@ -80,7 +96,9 @@ def prepare_parts(
                 f"missing column(s) {missing}; it has {part.dataset.column_names}. Expected {schema_hint}",
                 field=missing[0],
             )
-        prepared.append(_prepare_part(part, build_row, placeholder, strict, report))
+        built, kept = _prepare_part(part, build_row, placeholder, strict, report)
+        prepared.append(built)
+        kept_rows.append(kept)
     if report.rows_kept == 0:
         origins = ", ".join(part.origin for part in parts)
         raise NoUsableRowsError(origins, report.rows_read, report.dropped_by_reason, schema_hint)
@@ -93,12 +111,46 @@ def prepare_parts(
             report.source,
             report.dropped_by_reason,
         )
+    prepared = _drop_duplicate_questions(prepared, kept_rows, parts, question_column, report, loader_name)
     return prepared[0] if len(prepared) == 1 else _concatenate(prepared, parts)
+
+
+def _drop_duplicate_questions(prepared: list[datasets.Dataset], kept_rows: list[list[int]],
+                              parts: Sequence[SourcePart], question_column: str, report: LoadReport,
+                              loader_name: str) -> list[datasets.Dataset]:
+    """Keep the first row of each question (across all parts); count the others in `report` as
+    `duplicate_question` drops with their row numbers, and log one line naming the first few. A question in
+    the data twice would otherwise land on both sides of a train / held-out split."""
+    first_seen: dict[str, str] = {}
+    duplicates: list[str] = []
+    deduplicated = []
+    for built, rows, part in zip(prepared, kept_rows, parts):
+        keep = []
+        questions = built[:][question_column] if built.num_rows else []
+        for position, (row, question) in enumerate(zip(rows, questions)):
+            key = normalized_question(question)
+            where = f"{part.origin} row {row}" if len(parts) > 1 else f"row {row}"
+            if key in first_seen:
+                report.record_drop(DroppedRow(origin=part.origin, row=row, field=question_column,
+                                              reason=DUPLICATE_REASON))
+                duplicates.append(f"{where} (= {first_seen[key]})")
+            else:
+                first_seen[key] = where
+                keep.append(position)
+        deduplicated.append(built if len(keep) == built.num_rows else built.select(keep))
+    if duplicates:
+        report.rows_kept -= len(duplicates)
+        shown = ", ".join(duplicates[:MAX_LOGGED_DUPLICATES]) + (", ..." if len(duplicates) > MAX_LOGGED_DUPLICATES else "")
+        logger.warning("%s: %d duplicate rows in %s (the same %s as an earlier row, compared case- and whitespace-"
+                       "blind) were dropped, keeping the first of each: %s", loader_name, len(duplicates),
+                       report.source, question_column, shown)
+    return deduplicated
 
 
 def _prepare_part(
     part: SourcePart, build_row: RowBuilder, placeholder: dict[str, Any], strict: bool, report: LoadReport
-) -> datasets.Dataset:
+) -> tuple[datasets.Dataset, list[int]]:
+    """The part's usable rows, and their row numbers in the part (from 1)."""
     def build_batch(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
         columns: dict[str, list] = {name: [] for name in placeholder}
         columns[DROP_COLUMN] = []
@@ -141,7 +193,7 @@ def _prepare_part(
     report.rows_kept += len(keep)
     if len(keep) < len(flags):
         built = built.select(keep)
-    return built.remove_columns(DROP_COLUMN)
+    return built.remove_columns(DROP_COLUMN), [index + 1 for index in keep]
 
 
 def _concatenate(prepared: list[datasets.Dataset], parts: Sequence[SourcePart]) -> datasets.Dataset:

@@ -9,6 +9,7 @@ Anything else is refused, so a run folder, a home folder or `.` is never emptied
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import json
 import logging
@@ -40,6 +41,62 @@ EXPORT_FILE_PATTERNS: dict[str, tuple[str, ...]] = {
 """What each kind of export writes: a folder without the marker that holds only such files is taken to be
 an export of that kind written before the marker existed."""
 _SCRATCH_PREFIXES = (".partial-", ".old-", ".work-")
+
+
+# How a full or read-only disk shows: OSError's errno, or the writer's own error text (safetensors'
+# SafetensorError, torch.save's "[enforce fail ...] unexpected pos"). The training package's clean_errors reads
+# them the same way (the two packages import nothing of each other).
+_NO_SPACE_TEXTS = ("No space left on device", "os error 28", "Disk quota exceeded", "os error 122")
+_TORCH_WRITE_TEXTS = ("unexpected pos", "file write failed")  # torch.save's, on a full disk
+_READ_ONLY_TEXTS = ("Read-only file system", "os error 30")
+_PATH_LOCALS = ("filename", "f", "name_or_buffer", "save_directory", "path", "file", "target")
+
+
+def _written_path(error: BaseException) -> Path | None:
+    if isinstance(error, OSError) and isinstance(error.filename, (str, os.PathLike)):
+        return Path(error.filename)
+    frames, tb = [], error.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):  # the innermost writer's path: torch.save's `f`, safetensors' `filename`
+        for name in _PATH_LOCALS:
+            value = frame.f_locals.get(name)
+            if isinstance(value, (str, os.PathLike)) and os.sep in str(value):
+                return Path(value)
+    return None
+
+
+def write_failure_message(error: BaseException) -> str | None:
+    """One line for a write that failed because the disk is full or read-only, naming the folder, its free
+    space and what to do; None for any other error.
+
+    Example:
+        >>> write_failure_message(OSError(errno.EROFS, "Read-only file system", "/proc/x"))
+        'cannot write /proc/x: /proc is on a read-only file system; choose an output folder you can write'
+        >>> write_failure_message(KeyError("a bug")) is None
+        True
+    """
+    # OSError by its errno; other writers' errors (safetensors', the tokenizers library's plain Exception) by the
+    # operating system's message they carry; torch.save's by its own words
+    text, code = str(error), error.errno if isinstance(error, OSError) else None
+    read_only = code == errno.EROFS or (code is None and any(marker in text for marker in _READ_ONLY_TEXTS))
+    no_space = code in (errno.ENOSPC, errno.EDQUOT) or (code is None and (
+        any(marker in text for marker in _NO_SPACE_TEXTS)
+        or (isinstance(error, RuntimeError) and any(marker in text for marker in _TORCH_WRITE_TEXTS))))
+    if not (read_only or no_space):
+        return None
+    path = _written_path(error)
+    folder = path if path is not None else Path.cwd()
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    what = f"cannot write {path}" if path is not None else "a write failed"
+    if read_only:
+        return f"{what}: {folder} is on a read-only file system; choose an output folder you can write"
+    free = shutil.disk_usage(folder)
+    return (f"{what}: no space left on the disk of {folder} ({free.free / 1e6:.1f} MB free of {free.total / 1e6:.1f} MB). "
+            "Free some space there or choose an output folder on a disk with room; nothing under the output's "
+            "final name was replaced")
 
 
 def current_umask() -> int:
@@ -104,6 +161,26 @@ def ensure_free_space(folder: Path, required_bytes: int, what: str = "the export
             f"{what} needs about {needed / 1e9:.2f} GB in {probe}, but only {free / 1e9:.2f} GB is free. "
             "Free some space or choose another output folder."
         )
+
+
+def plain_name(name: str, what: str) -> str:
+    """`name`, when it names something inside one folder: not empty, not `.` or `..`, no path separator and no NUL.
+    Else `ExportError` naming `what` (e.g. "model_name (CLI: --model-name)"), so no name becomes a path
+    outside its folder.
+
+    Example:
+        >>> plain_name("phi4-gsm8k", "model_name")
+        'phi4-gsm8k'
+        >>> plain_name("../escaped", "model_name")
+        Traceback (most recent call last):
+        ...
+        grpo_export.errors.ExportError: model_name '../escaped' names a path, not a file name: use a plain name without a path separator or '..' (e.g. 'my-model'); it names files inside the output folder
+    """
+    separators = {"/", "\\", os.sep, os.altsep or "/"}
+    if not name or name in (".", "..") or "\0" in name or any(sep in name for sep in separators):
+        raise ExportError(f"{what} {name!r} names a path, not a file name: use a plain name without a path separator "
+                          "or '..' (e.g. 'my-model'); it names files inside the output folder")
+    return name
 
 
 def export_kind_of(folder: Path) -> str | None:
@@ -238,7 +315,10 @@ def staged_output_dir(target: Path | str, *, kind: str, overwrite: bool = True) 
                 raise
             _swap_into_place(staging, target)
     finally:
-        lock_path.unlink(missing_ok=True)  # a waiting export then locks a new file; each writes a whole export
+        try:
+            lock_path.unlink(missing_ok=True)  # a waiting export then locks a new file; each writes a whole export
+        except OSError:
+            pass  # a folder where the lock could not be made (read-only): the error that stopped the export counts
     logger.info("Wrote %s", target)
 
 

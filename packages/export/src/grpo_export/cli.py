@@ -15,6 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
+from grpo_export.atomic import write_failure_message
 from grpo_export.errors import ExportError
 
 
@@ -151,12 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_STATUS = 2
+"""The exit status of an expected error (bad input, a refused target, a failed check), as the training CLI's."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 export error).
+    """Entry point; returns the exit status (0 ok, 2 an export error, printed as one `error:` line).
 
     Example:
         >>> main(["push", "/nonexistent", "me/model", "--dry-run"])  # doctest: +SKIP
-        1
+        2
     """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
@@ -164,7 +169,13 @@ def main(argv: list[str] | None = None) -> int:
         args.run(args)
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return EXIT_STATUS
+    except Exception as error:
+        disk = write_failure_message(error)  # a full or read-only disk: the user's to fix, not a bug
+        if disk is None:
+            raise
+        print(f"error: {disk}", file=sys.stderr)
+        return EXIT_STATUS
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -16,10 +17,17 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from grpo_export.atomic import check_replaceable, ensure_free_space, scratch_dir, staged_output_dir, write_marker
+from grpo_export.atomic import (
+    check_replaceable,
+    ensure_free_space,
+    plain_name,
+    scratch_dir,
+    staged_output_dir,
+    write_marker,
+)
 from grpo_export.checkpoint import CheckpointReader
 from grpo_export.errors import ExportError, ExportVerificationError
-from grpo_export.llama_cpp import end_with_parent, ensure_llama_cpp_source, ensure_quantizer, llama_cpp_home
+from grpo_export.llama_cpp import ensure_llama_cpp_source, ensure_quantizer, llama_cpp_home
 from grpo_export.llama_runtime import (
     LlamaRun,
     LlamaRuntimeCrash,
@@ -29,6 +37,7 @@ from grpo_export.llama_runtime import (
     transformers_gguf_logits,
 )
 from grpo_export.modelfile import render_modelfile
+from grpo_export.processes import run_in_own_group
 from grpo_export.logit_check import (
     Calibration,
     calibrated_check,
@@ -144,8 +153,7 @@ def _run_logged(command: list[str], log_path: Path, what: str) -> None:
     with log_path.open("a", encoding="utf-8") as log:
         log.write(f"$ {' '.join(command)}\n")
         log.flush()
-        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
-                                preexec_fn=end_with_parent)
+        result = run_in_own_group(command, stdout=log, stderr=subprocess.STDOUT, death_signal=signal.SIGKILL)
     if result.returncode != 0:
         tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-25:])
         raise ExportError(f"{what} failed (exit {result.returncode}). Last lines of its log:\n{tail}")
@@ -402,6 +410,7 @@ def plan_gguf(methods: list[str]) -> GgufPlan:
 
 
 WORK_DIR_ENV = "GRPO_EXPORT_WORK_DIR"
+MODEL_NAME = "model_name (CLI: --model-name)"
 
 
 def gguf_work_dir(work_dir: str | Path | None, out_dir: Path) -> Path:
@@ -445,7 +454,7 @@ def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS
         merged_dir: folder written by `merge(..., method="merged_16bit")` (or any HF model folder).
         out_dir: destination folder for `<model_name>.<METHOD>.gguf` files and `Modelfile`.
         methods: one name or several; default "q8_0" (as Unsloth). Unsloth aliases accepted.
-        model_name: file name stem; default: `merged_dir`'s name.
+        model_name: file name stem, a plain name (no path separator, not `..`); default: `merged_dir`'s name.
         cache_dir: where llama.cpp's tools are cached (default `$GRPO_CACHE` or ~/.cache/grpo-toolkit).
         work_dir: where the 16-bit intermediate of K-quants goes (default `$GRPO_EXPORT_WORK_DIR`, else beside
             `out_dir`): another disk, or a RAM disk, when the output's disk cannot hold the merged model, the
@@ -460,10 +469,10 @@ def to_gguf(merged_dir: str | Path, out_dir: str | Path, methods=DEFAULT_METHODS
         [PosixPath('.../model-gguf/model.Q4_K_M.gguf'), PosixPath('.../model-gguf/model.Q8_0.gguf'), ...]
     """
     merged_dir, out_dir = Path(merged_dir).absolute(), Path(out_dir).absolute()
+    model_name = plain_name(model_name, MODEL_NAME) if model_name is not None else merged_dir.name
     chosen = normalise_methods(methods)
     check_replaceable(out_dir, "gguf")
     config = _check_merged_dir(merged_dir)
-    model_name = model_name or merged_dir.name
     cache_dir = Path(cache_dir) if cache_dir else None
     weight_bytes = sum(p.stat().st_size for p in merged_dir.glob("*.safetensors"))
     n_weights = weight_bytes / 2  # a 16-bit checkpoint; over-estimates for fp32 ones, which is the safe side

@@ -22,6 +22,8 @@ from pathlib import Path
 from filelock import FileLock
 
 from grpo_export.errors import ExportError
+from grpo_export.processes import end_with_parent as end_with_parent  # noqa: F401 - llama_runtime's import
+from grpo_export.processes import run_in_own_group
 
 logger = logging.getLogger(__name__)
 
@@ -53,21 +55,6 @@ CMAKE_OPTIONS = (
     # any model. Kept to each library, the build runs (benchmarks/EXPORT.md). _INIT keeps the user's LDFLAGS.
     ("-DCMAKE_SHARED_LINKER_FLAGS_INIT=-Wl,--exclude-libs,ALL",) if sys.platform == "linux" else ()
 )
-
-
-def end_with_parent() -> None:
-    """`preexec_fn` for a tool's subprocess: on Linux the child is killed when the exporting process dies
-    (a killed export must not leave a converter writing gigabytes); elsewhere nothing.
-
-    Example:
-        >>> subprocess.run(["true"], preexec_fn=end_with_parent).returncode
-        0
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def cache_root() -> Path:
@@ -129,7 +116,7 @@ def _download_sdist(version: str, into: Path) -> Path:
     command = [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
                "-q", "-d", str(into), f"llama-cpp-python=={version}"]
     logger.info("Fetching the llama-cpp-python %s sdist from the package registry (once)", version)
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = run_in_own_group(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     archives = sorted(into.glob("llama_cpp_python-*.tar.gz"))
     if not archives:
         # `pip download` may fail after saving the archive (metadata step); the archive is all we need.
@@ -228,7 +215,8 @@ def ensure_llama_cpp_tools(cache_dir: Path | None = None, version: str = LLAMA_C
         with log_path.open("w") as log:
             for step in steps:
                 logger.info("Building llama.cpp's tools: %s", " ".join(step))
-                result = subprocess.run(step, stdout=log, stderr=subprocess.STDOUT, preexec_fn=end_with_parent)
+                # guarded: make and the compilers end with the export, however it ends
+                result = run_in_own_group(step, guard=True, stdout=log, stderr=subprocess.STDOUT)
                 if result.returncode != 0:
                     raise ExportError(
                         f"Building llama.cpp's tools failed at `{' '.join(step)}` (exit {result.returncode}). "

@@ -16,10 +16,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grpo_export.atomic import plain_name
 from grpo_export.errors import ExportError
-from grpo_export.gguf_export import to_gguf
+from grpo_export.gguf_export import MODEL_NAME, to_gguf
 from grpo_export.hub import RUN_CARD_MARK, ModelCardInfo, PushPlan, load_evaluation_table, push_to_hub
 from grpo_export.merge import merge
+from grpo_export.processes import run_in_own_group
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,8 @@ def export_run(run_dir: str | Path, *, base_model: str, gguf_methods: list[str] 
         >>> export_run("runs/demo", base_model="HuggingFaceTB/SmolLM2-135M-Instruct", gguf_methods=[])  # doctest: +SKIP
     """
     run_dir = Path(run_dir)
+    if model_name is not None:
+        plain_name(model_name, MODEL_NAME)  # before the merge, which takes minutes
     lora_dir = run_dir / "lora"
     if not (lora_dir / "adapter_config.json").is_file():
         raise ExportError(f"{lora_dir}: no LoRA adapter (adapter_config.json) in this run folder; train first")
@@ -113,7 +117,8 @@ def export_run_in_fresh_process(run_dir: str | Path, *, base_model: str, gguf_me
                                 language: list[str] | None = None) -> RunExport:
     """`export_run` in a new Python process (`python -m grpo_export run`): what the training process still holds
     (the trainer, optimizer state, vLLM's reserved memory, allocator caches) is never beside the export. The
-    apps call this after training. Raises `ExportError` with the child's last lines when it fails.
+    apps call this after training. The export process, and every tool it starts, ends with the caller
+    (`grpo_export.processes.run_in_own_group`). Raises `ExportError` when it fails.
 
     Example:
         >>> export_run_in_fresh_process("runs/demo", base_model="models/SmolLM2", gguf_methods=[])  # doctest: +SKIP
@@ -128,7 +133,7 @@ def export_run_in_fresh_process(run_dir: str | Path, *, base_model: str, gguf_me
         command += ["--dataset", dataset]
     for code in language or []:
         command += ["--language", code]
-    result = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+    result = run_in_own_group(command, stdout=subprocess.PIPE, text=True)
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
         raise ExportError(f"Exporting {run_dir} failed (exit {result.returncode}); its messages are above.")

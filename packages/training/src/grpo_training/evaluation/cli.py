@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from grpo_training.evaluation.evaluate import TASKS, adapter_disabled, evaluate
+from grpo_training.clean_errors import exits_cleanly
 from grpo_training.evaluation.loading import load_for_inference
 from grpo_training.evaluation.report import format_eval_table, write_eval_json
 from grpo_training.evaluation.sampling import SAMPLING_PRESETS, SamplingSettings
@@ -27,6 +28,7 @@ TUTORIAL_PROMPTS = {
 }
 
 
+@exits_cleanly  # an adapter for another model: one `error:` line, exit 2
 def main_eval(argv: list[str] | None = None) -> int:
     """Evaluate a model (and model + LoRA) on held-out rows; print the table, write the JSON.
 
@@ -55,7 +57,7 @@ def main_eval(argv: list[str] | None = None) -> int:
     sampling = _sampling(args)
     try:
         rows = _load_rows(args)
-        model, tokenizer, name = load_for_inference(args.model, args.lora)
+        model, tokenizer, name = load_for_inference(args.model, args.lora, allow_other_base=args.allow_other_base)
     except (OSError, ValueError) as error:  # grpo_data's errors are ValueErrors; missing paths OSErrors
         parser.error(str(error))
     prefix = _unescape(args.prefix)
@@ -72,6 +74,7 @@ def main_eval(argv: list[str] | None = None) -> int:
     return 0
 
 
+@exits_cleanly
 def main_generate(argv: list[str] | None = None) -> int:
     """Answer one prompt with and without the LoRA, with and without the system prompt.
 
@@ -91,7 +94,7 @@ def main_generate(argv: list[str] | None = None) -> int:
     system_prompt = None if args.system_prompt == "none" else _system_prompt(args.system_prompt)
 
     try:
-        model, tokenizer, name = load_for_inference(args.model, args.lora)
+        model, tokenizer, name = load_for_inference(args.model, args.lora, allow_other_base=args.allow_other_base)
     except OSError as error:
         parser.error(str(error))
     print(f"model: {name}" + (f" + LoRA {args.lora}" if args.lora else ""))
@@ -149,6 +152,8 @@ def _generate_one(model: Any, tokenizer: Any, messages: list[dict[str, str]], sa
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="Hub id or local folder (default: embedded SmolLM2-135M-Instruct)")
     parser.add_argument("--lora", default=None, help="a saved LoRA folder (the run's lora/); adds the base+lora rows")
+    parser.add_argument("--allow-other-base", action="store_true",
+                        help="apply --lora to --model even though the LoRA names another base model")
     parser.add_argument("--preset", choices=sorted(SAMPLING_PRESETS), default="phi4_gsm8k",
                         help="sampling preset: phi4_gsm8k (temperature 0.8, top_p 0.95, 1024 tokens) or "
                              "r1_dapo (temperature 1.0, top_k 50, 2048 tokens)")
