@@ -20,6 +20,7 @@ from grpo_training.checkpoints import (
     step_of_checkpoint,
 )
 from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
+from grpo_training.hub_inputs import hub_errors_named
 from grpo_training.model_card import no_trl_card
 from grpo_training.monitoring import CompletionSampler, MetricsRecorder, ProgressBar, truncate_metrics
 from grpo_training.prepare import PreparedData, build_reward_funcs
@@ -31,7 +32,8 @@ logger = logging.getLogger("grpo_training.run")  # the run's logger: these lines
 def load_model(recipe: Recipe, backend: BackendChoice | None = None) -> tuple[Any, Any]:
     """The base model with a fresh LoRA adapter, and its tokenizer, on the chosen backend."""
     backend = backend or select_backend(recipe.run.backend)
-    model, tokenizer = backend_load_model(recipe, backend)
+    with hub_errors_named("download the model", recipe.model.name):
+        model, tokenizer = backend_load_model(recipe, backend)
     trainable, total = model.get_nb_trainable_parameters()
     logger.info("Model: %s | trainable parameters %s of %s (%.2f%%)", getattr(model.config, "_name_or_path", "?"),
                 f"{trainable:,}", f"{total:,}", 100 * trainable / max(total, 1))
