@@ -13,9 +13,10 @@ import shutil
 from pathlib import Path
 
 from huggingface_hub import HfApi, constants, try_to_load_from_cache
+from huggingface_hub.errors import OfflineModeIsEnabled
 
 from grpo_data.errors import DataSourceError
-from grpo_data.hub_errors import hub_access_error, offline_variable
+from grpo_data.hub_errors import HubAccessError, hub_access_error, hub_failure, offline_variable
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +99,16 @@ def check_hub_download(repo_id: str, *, repo_type: str = "model", folder: str | 
     else:
         logger.info("%s: already in the Hub cache %s", repo_id, cache)
     return need
+
+
+def check_offline_model(repo_id: str, cache_dir: str | Path | None = None) -> None:
+    """With an offline variable set, raise `HubAccessError` naming it when `repo_id` is not in the Hub cache
+    (its `config.json`): the model could only come from the Hub.
+
+    Example:
+        >>> check_offline_model("org/model")  # doctest: +SKIP
+    """
+    if offline_variable() is None:
+        return
+    if not isinstance(try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir), str):
+        raise HubAccessError(hub_failure(OfflineModeIsEnabled("not in the cache"), "download the model", repo_id))

@@ -41,17 +41,36 @@ def hub_inputs(recipe: Recipe) -> list[tuple[str, str, str | None]]:
         inputs.append((recipe.model.name, "model", None))
     source = recipe.data.source
     if isinstance(source, str) and _from_hub(source):
-        inputs.append((source, "dataset", recipe.data.config))
+        inputs.append((source, "dataset", data_config(recipe)))
     return inputs
+
+
+def data_config(recipe: Recipe) -> str:
+    """The Hub configuration a recipe's data loader reads (the loader's default when the recipe names none).
+
+    Example:
+        >>> from grpo_training.config import Recipe
+        >>> data_config(Recipe())
+        'main'
+    """
+    return recipe.data.config or ("en" if recipe.data.loader == "dapo" else "main")
 
 
 def check_hub_inputs(recipe: Recipe) -> None:
     """Raise `HubAccessError` / `DownloadSpaceError` (one `error:` line, exit status 2) when the recipe's Hub
-    model or data set cannot be downloaded; a data set's size counts only its config folder when it has one."""
-    from grpo_data.hub_downloads import check_hub_download
+    model or data set cannot be downloaded (a data set's size counts only its config folder). The data set is
+    then downloaded (small next to a model; the run's own load reads it from the cache), so that an offline
+    machine without a cached copy fails here too, before the run has a folder; the model's download stays
+    with its loader."""
+    from grpo_data.hub_downloads import check_hub_download, check_offline_model
+    from grpo_data.sources import load_source_parts
 
     for repo_id, repo_type, folder in hub_inputs(recipe):
         check_hub_download(repo_id, repo_type=repo_type, folder=folder)
+        if repo_type == "dataset":
+            load_source_parts(repo_id, folder, recipe.data.split)
+        else:
+            check_offline_model(repo_id)
 
 
 @contextlib.contextmanager
