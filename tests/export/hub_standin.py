@@ -40,12 +40,24 @@ class StandInRepo:
         return self.commits[-1] if self.commits else "0" * 40
 
 
+_DIGESTS: dict[tuple[int, int], tuple[bytes, str, str]] = {}  # hashing a model's weights once, not per request
+
+
+def _digests(data: bytes) -> tuple[str, str]:
+    key = (id(data), len(data))
+    cached = _DIGESTS.get(key)
+    if cached is None or cached[0] is not data:
+        cached = _DIGESTS[key] = (data, hashlib.sha256(data).hexdigest(),
+                                  hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest())
+    return cached[1], cached[2]
+
+
 def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return _digests(data)[0]
 
 
 def _git_oid(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    return _digests(data)[1]
 
 
 class HubStandIn:

@@ -14,8 +14,8 @@ import io
 from grpo_data.synthetic import synthetic_gsm8k
 
 MODEL_REPO = "smol-org/SmolLM2-135M-Instruct"
-GSM8K_REPO = "math-org/gsm8k"
-DAPO_REPO = "math-org/DAPO-Math-17k-Processed"
+GSM8K_REPO = "openai/gsm8k"
+DAPO_REPO = "open-r1/DAPO-Math-17k-Processed"
 
 
 def _parquet(rows) -> bytes:

@@ -53,8 +53,8 @@ def test_offline_variable_is_named(tmp_path, served):
 
 
 def test_missing_data_set_is_named(tmp_path, served):
-    line = error_line(start_run(tmp_path, served.endpoint, "data.source=math-org/no-such-set"), tmp_path)
-    assert "no repo math-org/no-such-set on the Hub" in line and "check the repo id" in line
+    line = error_line(start_run(tmp_path, served.endpoint, "data.source=openai/no-such-set"), tmp_path)
+    assert "no repo openai/no-such-set on the Hub" in line and "check the repo id" in line
 
 
 
