@@ -94,7 +94,7 @@ def hub_failure(error: BaseException, what: str, repo_id: str, *, offline_env: d
 
     Example:
         >>> hub_failure(ConnectionError("x"), "download the model", "org/m", offline_env={"HF_HUB_OFFLINE": "1"})
-        "cannot download the model 'org/m': HF_HUB_OFFLINE=1 is set in the environment, so nothing is downloaded; unset it to reach the Hub, or give a local path instead"
+        "cannot download the model 'org/m': HF_HUB_OFFLINE=1 is set in the environment, so nothing is downloaded; unset it to reach the Hub, or pass a local path instead"
     """
     start = f"cannot {what} {repo_id!r}: "
     causes = _causes(error)
@@ -102,11 +102,11 @@ def hub_failure(error: BaseException, what: str, repo_id: str, *, offline_env: d
     for cause in causes:
         if isinstance(cause, HFValidationError):
             return (start + f"not a valid Hub repo id ({str(cause).splitlines()[0]}); a repo id is 'owner/name' "
-                    "(letters, digits, '-', '_', '.'), or give a local path")
+                    "(letters, digits, '-', '_', '.'), or pass a local path")
     offline = offline_variable(offline_env)
     if offline is not None and any(isinstance(c, (OfflineModeIsEnabled, ConnectionError)) for c in causes):
         return (start + f"{offline} is set in the environment, so nothing is downloaded; unset it to reach the "
-                "Hub, or give a local path instead")
+                "Hub, or pass a local path instead")
     for cause in causes:
         if isinstance(cause, HfHubHTTPError):
             return start + _http_failure(cause, repo_id, page)
@@ -116,7 +116,7 @@ def hub_failure(error: BaseException, what: str, repo_id: str, *, offline_env: d
                     "network and retry (HF_HUB_DOWNLOAD_TIMEOUT / HF_HUB_ETAG_TIMEOUT set the seconds to wait)")
         if isinstance(cause, (httpx.TransportError, ConnectionError)):
             return (start + f"no connection to {_endpoint_words()} ({type(cause).__name__}: "
-                    f"{str(cause).splitlines()[0] if str(cause) else 'refused'}); check the network, or give a "
+                    f"{str(cause).splitlines()[0] if str(cause) else 'refused'}); check the network, or pass a "
                     "local path instead")
     for cause in causes:
         if type(cause).__name__ in ("DatasetNotFoundError", "DataFilesNotFoundError"):
