@@ -92,6 +92,8 @@ class HubStandIn:
         """Serve `files` (path in repo -> bytes) as a model or dataset repo with one commit."""
         repo = StandInRepo(private=private, files={".gitattributes": b"*.safetensors filter=lfs\n", **files})
         repo.commits.append(hashlib.sha1("\n".join([repo_id, *sorted(files)]).encode()).hexdigest())
+        for data in repo.files.values():
+            _digests(data)  # now, not while a client waits for the repo's info
         (self.datasets if repo_type == "dataset" else self.repos)[repo_id] = repo
         return repo
 

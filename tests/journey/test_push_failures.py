@@ -15,7 +15,7 @@ from huggingface_hub import constants
 from grpo_export.errors import HubPushError
 from grpo_export.hub import push_to_hub
 
-from conftest import TOKEN
+from journey_env import TOKEN
 
 
 @pytest.fixture
