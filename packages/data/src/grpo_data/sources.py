@@ -15,6 +15,7 @@ from pathlib import Path
 import datasets
 
 from grpo_data.errors import DataFormatError, DataSourceError
+from grpo_data.hub_errors import hub_access_error
 
 DATA_FILE_SUFFIXES = (".jsonl", ".json", ".parquet")
 
@@ -99,6 +100,9 @@ def _load_hub(repo_id: str, config: str | None, split: str) -> datasets.Dataset:
     try:
         return datasets.load_dataset(repo_id, config, split=split)
     except Exception as error:  # datasets raises many types (offline, 404, auth); all mean "cannot load"
+        access = hub_access_error(error, f"load the data set (config {config!r}, split {split!r})", repo_id)
+        if access is not None:
+            raise access from None
         raise DataSourceError(
             f"could not load {repo_id!r} (config {config!r}, split {split!r}) from the Hugging Face Hub: "
             f"{type(error).__name__}: {error}. Without Hub access, pass a local .jsonl/.json/.parquet "

@@ -79,7 +79,8 @@ def _run(args) -> None:
     if args.json:
         print(json.dumps({"run_dir": str(exported.run_dir), "merged_dir": str(exported.merged_dir),
                           "gguf_files": [str(p) for p in exported.gguf_files],
-                          "pushed": dataclasses.asdict(exported.pushed) if exported.pushed else None}))
+                          "pushed": dataclasses.asdict(exported.pushed) if exported.pushed else None,
+                          "pushed_gguf": dataclasses.asdict(exported.pushed_gguf) if exported.pushed_gguf else None}))
     else:
         print(exported.describe())
 
@@ -129,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gguf", nargs="*", default=["q8_0"], help="GGUF methods (none: no GGUF)")
     run.add_argument("--model-name", help="GGUF file name stem (default: the run folder's name)")
     run.add_argument("--work-dir", help=work_help)
-    run.add_argument("--push-to", help="Hub repo id for the merged model")
+    run.add_argument("--push-to", help="Hub repo id for the merged model (the GGUF files go to <it>-GGUF)")
     run.add_argument("--private", action="store_true")
     run.add_argument("--card-base-model", help="base model named in the card when --base is a folder")
     run.add_argument("--dataset", action="append", help="dataset id for the card (repeatable)")

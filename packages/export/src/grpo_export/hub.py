@@ -6,13 +6,27 @@ The token comes only from the environment (`HF_TOKEN`) or the user's login (`hf 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from huggingface_hub import CommitOperationAdd, HfApi, ModelCard, ModelCardData, constants, get_token
-from huggingface_hub.errors import RepositoryNotFoundError
+import httpx
+from huggingface_hub import (
+    CommitOperationAdd,
+    HfApi,
+    ModelCard,
+    ModelCardData,
+    constants,
+    get_token,
+    set_client_factory,
+)
+from huggingface_hub.errors import HfHubHTTPError, HFValidationError, RepositoryNotFoundError
+from huggingface_hub.utils import validate_repo_id
+from huggingface_hub.utils._http import default_client_factory
 
 from grpo_export.errors import HubPushError
 
@@ -184,10 +198,9 @@ def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, card
         >>> print(plan.describe())  # doctest: +SKIP
     """
     folder = Path(folder)
+    check_repo_id(repo_id)
     if not folder.is_dir():
         raise HubPushError(f"{folder} is not a folder; export something first (save_lora, merge or to_gguf).")
-    if "/" not in repo_id:
-        raise HubPushError(f"repo_id {repo_id!r} must be 'user/name' (or 'org/name').")
     files = files_to_upload(folder)
     if not files:
         raise HubPushError(f"{folder} holds no files to upload.")
@@ -197,26 +210,118 @@ def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, card
                     model_card=str(card), private=private)
     if dry_run:
         return plan
-    if constants.is_offline_mode():
-        raise HubPushError("HF_HUB_OFFLINE is set: unset it (and HF_HUB_OFFLINE in hatch.toml's env) to push.")
+    if constants.is_offline_mode():  # huggingface_hub's reading of HF_HUB_OFFLINE
+        raise HubPushError(f"cannot push to {repo_id}: HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE', '1')} is set "
+                           "in the environment (Hub access is off); unset it (`unset HF_HUB_OFFLINE`) to push.")
     if get_token() is None:
         raise HubPushError("No Hugging Face token: run `hf auth login` or set HF_TOKEN in the environment.")
-    api = HfApi(endpoint=endpoint)
-    try:
-        existing = [f for f in api.list_repo_files(repo_id) if f not in IGNORED_FILES]
-    except RepositoryNotFoundError:
-        existing = []
-    if existing and not allow_existing:
-        raise HubPushError(f"{repo_id} already holds {len(existing)} file(s) (e.g. {existing[:3]}); refusing to push "
-                           "into it. Pass allow_existing=True (CLI: --allow-existing) to add/overwrite files.")
-    plan.url = str(api.create_repo(repo_id, private=private, exist_ok=True))
-    operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(folder / name)) for name, _ in plan.files]
-    operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=str(card).encode("utf-8")))
-    info = api.create_commit(repo_id, operations=operations,
-                             commit_message=commit_message or f"Upload {detect_artefact_kind(folder)} export")
+    with bounded_hub_calls(), hub_push_errors(repo_id):
+        api = HfApi(endpoint=endpoint)
+        try:
+            existing = [f for f in api.list_repo_files(repo_id) if f not in IGNORED_FILES]
+        except RepositoryNotFoundError:
+            existing = []
+        if existing and not allow_existing:
+            raise HubPushError(f"{repo_id} already holds {len(existing)} file(s) (e.g. {existing[:3]}); refusing to "
+                               "push into it. Pass allow_existing=True (CLI: --allow-existing) to add/overwrite files.")
+        plan.url = str(api.create_repo(repo_id, private=private, exist_ok=True))
+        operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(folder / name))
+                      for name, _ in plan.files]
+        operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=str(card).encode("utf-8")))
+        info = api.create_commit(repo_id, operations=operations,
+                                 commit_message=commit_message or f"Upload {detect_artefact_kind(folder)} export")
     plan.commit_url = info.commit_url
     logger.info("Pushed %d files to %s", len(operations), plan.url)
     return plan
+
+
+DEFAULT_PUSH_TIMEOUT_S = 120.0
+
+
+def check_repo_id(repo_id: str) -> None:
+    """Refuse a repo id the Hub would refuse (huggingface_hub's own validator), before anything is read or sent.
+
+    Example:
+        >>> check_repo_id("me/phi4-gsm8k-grpo")
+        >>> check_repo_id("../x")
+        Traceback (most recent call last):
+        ...
+        grpo_export.errors.HubPushError: '../x' is not a Hub repo id: it must be 'user/name' (or 'org/name') ...
+    """
+    if not isinstance(repo_id, str) or repo_id.count("/") != 1:
+        raise HubPushError(f"{repo_id!r} is not a Hub repo id: it must be 'user/name' (or 'org/name') with letters, "
+                           "digits, '-', '_' or '.'")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise HubPushError(f"{repo_id!r} is not a Hub repo id: it must be 'user/name' (or 'org/name') with letters, "
+                           f"digits, '-', '_' or '.' ({str(error).splitlines()[0]})") from None
+
+
+def push_timeout_s() -> float:
+    """Seconds a push waits for the Hub's next bytes before giving up: `HF_HUB_DOWNLOAD_TIMEOUT` when set in the
+    environment (huggingface_hub's own setting for waiting on the Hub), else `DEFAULT_PUSH_TIMEOUT_S`.
+
+    Example:
+        >>> push_timeout_s() > 0
+        True
+    """
+    return float(constants.HF_HUB_DOWNLOAD_TIMEOUT) if "HF_HUB_DOWNLOAD_TIMEOUT" in os.environ else DEFAULT_PUSH_TIMEOUT_S
+
+
+@contextlib.contextmanager
+def bounded_hub_calls() -> Iterator[None]:
+    """Inside: huggingface_hub's HTTP client (whose default waits forever) waits at most `push_timeout_s()` for
+    each answer, so a server that never answers a commit ends the push with an error."""
+    def bounded_client() -> httpx.Client:
+        client = default_client_factory()
+        client.timeout = httpx.Timeout(push_timeout_s(), connect=min(push_timeout_s(), 30.0))
+        return client
+
+    set_client_factory(bounded_client)
+    try:
+        yield
+    finally:
+        set_client_factory(default_client_factory)
+
+
+def _push_failure(error: BaseException, repo_id: str) -> str | None:
+    endpoint = os.environ.get("HF_ENDPOINT")
+    where = f"HF_ENDPOINT={endpoint}" if endpoint else constants.ENDPOINT
+    if isinstance(error, HfHubHTTPError):
+        status = error.response.status_code if error.response is not None else None
+        if status == 401:
+            return ("the Hub refused the token (401): set HF_TOKEN to a valid token with write access, or run "
+                    "`hf auth login`")
+        if status == 403:
+            return (f"the token may not write to {repo_id} (403): use a token with write access to "
+                    f"'{repo_id.split('/')[0]}' (HF_TOKEN or `hf auth login`)")
+        if status == 404:
+            return f"the Hub has no namespace or repo for {repo_id} (404): check the user/org name"
+        if status is not None and status >= 500:
+            return f"the Hub answered with a server error ({status}); nothing was committed, retry the push"
+        return f"the Hub answered {status}: {str(error).splitlines()[0]}"
+    if isinstance(error, httpx.TimeoutException):
+        return (f"no answer from {where} within {push_timeout_s():.0f} s ({type(error).__name__}); nothing was "
+                "committed, retry the push (HF_HUB_DOWNLOAD_TIMEOUT sets the seconds to wait)")
+    if isinstance(error, (httpx.TransportError, ConnectionError)):
+        return f"no connection to {where} ({type(error).__name__}); check the network and retry the push"
+    return None
+
+
+@contextlib.contextmanager
+def hub_push_errors(repo_id: str) -> Iterator[None]:
+    """Inside: a failed Hub call becomes `HubPushError` with one line saying which failure and what to do."""
+    try:
+        yield
+    except HubPushError:
+        raise
+    except Exception as error:
+        for cause in (error, error.__cause__, error.__context__):
+            message = _push_failure(cause, repo_id) if cause is not None else None
+            if message:
+                raise HubPushError(f"push to {repo_id} failed: {message}") from None
+        raise
 
 
 EVAL_METRICS = ("answer_accuracy", "format_compliance", "target_language_rate")

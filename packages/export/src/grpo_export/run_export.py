@@ -19,7 +19,7 @@ from pathlib import Path
 from grpo_export.atomic import plain_name
 from grpo_export.errors import ExportError
 from grpo_export.gguf_export import MODEL_NAME, to_gguf
-from grpo_export.hub import RUN_CARD_MARK, ModelCardInfo, PushPlan, load_evaluation_table, push_to_hub
+from grpo_export.hub import RUN_CARD_MARK, ModelCardInfo, PushPlan, check_repo_id, load_evaluation_table, push_to_hub
 from grpo_export.merge import merge
 from grpo_export.processes import run_in_own_group
 
@@ -61,12 +61,15 @@ class RunExport:
     merged_dir: Path
     gguf_files: list[Path] = field(default_factory=list)
     pushed: PushPlan | None = None
+    pushed_gguf: PushPlan | None = None
 
     def describe(self) -> str:
         """One line per artefact, for the end of an app run."""
         lines = [f"  merged 16-bit  {self.merged_dir}"] + [f"  GGUF           {path}" for path in self.gguf_files]
         if self.pushed is not None:
             lines.append(f"  pushed to      {self.pushed.repo_id}")
+        if self.pushed_gguf is not None:
+            lines.append(f"  GGUF pushed to {self.pushed_gguf.repo_id}")
         return "\n".join(lines)
 
 
@@ -75,7 +78,8 @@ def export_run(run_dir: str | Path, *, base_model: str, gguf_methods: list[str] 
                card_base_model: str | None = None, datasets: list[str] | None = None,
                language: list[str] | None = None, gguf_work_dir: str | Path | None = None) -> RunExport:
     """Merge `<run_dir>/lora` into `base_model` as `<run_dir>/merged_16bit`, convert it to GGUF in
-    `<run_dir>/gguf` (no methods: no GGUF), and push the merged model to `push_to` when given. Every
+    `<run_dir>/gguf` (no methods: no GGUF), and push the merged model to `push_to` and the GGUF files to
+    `<push_to>-GGUF` when given (both repo ids checked before anything is merged). Every
     artefact is verified before it is renamed into place (see `merge` and `to_gguf`).
 
     Args:
@@ -93,6 +97,9 @@ def export_run(run_dir: str | Path, *, base_model: str, gguf_methods: list[str] 
     run_dir = Path(run_dir)
     if model_name is not None:
         plain_name(model_name, MODEL_NAME)  # before the merge, which takes minutes
+    if push_to:
+        check_repo_id(push_to)
+        check_repo_id(gguf_repo_id(push_to))
     lora_dir = run_dir / "lora"
     if not (lora_dir / "adapter_config.json").is_file():
         raise ExportError(f"{lora_dir}: no LoRA adapter (adapter_config.json) in this run folder; train first")
@@ -103,12 +110,25 @@ def export_run(run_dir: str | Path, *, base_model: str, gguf_methods: list[str] 
     gguf_files = to_gguf(merged, run_dir / "gguf", list(gguf_methods), model_name=model_name or run_dir.name,
                          work_dir=gguf_work_dir) \
         if gguf_methods else []
-    pushed = None
+    pushed = pushed_gguf = None
     if push_to:
         logger.info("Stage: push to %s", push_to)
         info = card_info_from_run(run_dir, base_model=card_base_model or base_model, datasets=datasets, language=language)
         pushed = push_to_hub(merged, push_to, private=private, card_info=info)
-    return RunExport(run_dir=run_dir, merged_dir=merged, gguf_files=gguf_files, pushed=pushed)
+        if gguf_files:
+            logger.info("Stage: push GGUF to %s", gguf_repo_id(push_to))
+            pushed_gguf = push_to_hub(gguf_files[0].parent, gguf_repo_id(push_to), private=private, card_info=info)
+    return RunExport(run_dir=run_dir, merged_dir=merged, gguf_files=gguf_files, pushed=pushed, pushed_gguf=pushed_gguf)
+
+
+def gguf_repo_id(repo_id: str) -> str:
+    """The Hub repo the GGUF files of a run pushed to `repo_id` go to.
+
+    Example:
+        >>> gguf_repo_id("me/phi4-gsm8k-grpo")
+        'me/phi4-gsm8k-grpo-GGUF'
+    """
+    return f"{repo_id}-GGUF"
 
 
 def export_run_in_fresh_process(run_dir: str | Path, *, base_model: str, gguf_methods=("q8_0",),
@@ -139,5 +159,6 @@ def export_run_in_fresh_process(run_dir: str | Path, *, base_model: str, gguf_me
         raise ExportError(f"Exporting {run_dir} failed (exit {result.returncode}); its messages are above.")
     facts = json.loads(lines[-1])
     pushed = PushPlan(**facts["pushed"]) if facts.get("pushed") else None
+    pushed_gguf = PushPlan(**facts["pushed_gguf"]) if facts.get("pushed_gguf") else None
     return RunExport(run_dir=Path(facts["run_dir"]), merged_dir=Path(facts["merged_dir"]),
-                     gguf_files=[Path(p) for p in facts["gguf_files"]], pushed=pushed)
+                     gguf_files=[Path(p) for p in facts["gguf_files"]], pushed=pushed, pushed_gguf=pushed_gguf)

@@ -46,6 +46,31 @@ RECIPE_FILE = "recipe.yaml"
 DEMO_RECIPE_FILE = "recipe_demo.yaml"
 
 
+def hub_repo_id(text: str) -> str:
+    """A `--push-to-hub` value, checked with huggingface_hub's own validator before any training starts.
+
+    Example:
+        >>> hub_repo_id("me/phi4-gsm8k-grpo")
+        'me/phi4-gsm8k-grpo'
+        >>> hub_repo_id("me/my model")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: 'me/my model' is not a Hub repo id: use 'user/name' (letters, digits, '-', '_', '.')
+    """
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        if text.count("/") != 1:
+            raise HFValidationError(text)
+        validate_repo_id(text)
+        validate_repo_id(f"{text}-GGUF")
+    except HFValidationError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Hub repo id: use 'user/name' (letters, digits, '-', "
+                                         "'_', '.')") from None
+    return text
+
+
 def app_argument_parser(description: str) -> argparse.ArgumentParser:
     """The command line every app accepts.
 
@@ -61,12 +86,15 @@ def app_argument_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                         help="override a recipe field, e.g. --set grpo.max_steps=10 (repeatable)")
     parser.add_argument("--backend", choices=["auto", "trl", "unsloth"], help="override run.backend")
+    parser.add_argument("--cpu", action="store_true", help="run the recipe as asked on the CPU (TRL + PEFT; "
+                        "= --backend trl) instead of falling back to the demo when no GPU is present")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
                         help="continue a run folder from its newest usable checkpoint, with the run's own recipe.yaml "
                              "(--set may change only what is safe mid-run, e.g. a larger grpo.max_steps)")
     parser.add_argument("--gguf", nargs="*", default=["q8_0"], metavar="METHOD",
                         help="GGUF quantisations to export (e.g. q8_0 f16 q4_k_m); none: --gguf with no method")
-    parser.add_argument("--push-to-hub", metavar="REPO", help="push the merged 16-bit model to this Hub repo "
+    parser.add_argument("--push-to-hub", metavar="REPO", type=hub_repo_id,
+                        help="push the merged 16-bit model to this Hub repo and the GGUF files to REPO-GGUF "
                         "(token from HF_TOKEN or `hf auth login`)")
     parser.add_argument("--private", action="store_true", help="create the Hub repo private")
     return parser
@@ -75,30 +103,39 @@ def app_argument_parser(description: str) -> argparse.ArgumentParser:
 def app_recipe_source(args: argparse.Namespace, app_dir: Path) -> tuple[Path, list[str]]:
     """The recipe file and overrides an app run uses (reads no recipe and imports no trl).
 
-    With `--demo`, or when the tutorial recipe needs a GPU that is not there, the app's
-    `recipe_demo.yaml` (else the training package's CPU demo) is used, and the switch is logged with
-    its reason instead of failing. `--backend` becomes a `run.backend` override.
+    With `--demo` the app's `recipe_demo.yaml` (else the training package's CPU demo) is used. Without a GPU,
+    the app falls back to the demo only when nothing was asked: no `--recipe`, no `--backend`, no `--cpu` and
+    no `--set model.name=...`; the switch is logged with its reason. Anything asked runs as asked (on the CPU:
+    with TRL + PEFT), and the model the user named is never swapped. `--backend` becomes a `run.backend`
+    override, `--cpu` a `run.backend=trl` one.
 
     Example:
         >>> args = app_argument_parser("x").parse_args(["--demo", "--backend", "trl"])
         >>> path, overrides = app_recipe_source(args, Path("apps/phi4_gsm8k"))
         >>> path.name, overrides
         ('demo_cpu.yaml', ['run.backend=trl'])
+        >>> args = app_argument_parser("x").parse_args(["--cpu", "--set", "model.name=org/m"])
+        >>> path, overrides = app_recipe_source(args, Path("apps/phi4_gsm8k"))
+        >>> path.name, overrides
+        ('recipe.yaml', ['model.name=org/m', 'run.backend=trl'])
     """
     app_dir = Path(app_dir)
     recipe_path = args.recipe or app_dir / RECIPE_FILE
     demo = args.demo
-    if not demo and args.recipe is None and not cuda_available():
-        logger.warning("No CUDA GPU here: %s needs Unsloth on a GPU, so this run switches to the CPU demo "
-                       "(embedded SmolLM2-135M-Instruct, synthetic data, demo length). Pass --demo to choose it "
-                       "explicitly, or --recipe/--backend trl to run a recipe on the CPU anyway.", recipe_path)
+    asked = args.recipe is not None or args.backend is not None or args.cpu or any(
+        override.split("=", 1)[0].strip() == "model.name" for override in args.set)
+    if not demo and not asked and not cuda_available():
+        logger.warning("No CUDA GPU here and nothing asked of this run: %s needs Unsloth on a GPU, so this run "
+                       "switches to the CPU demo (embedded SmolLM2-135M-Instruct, synthetic data, demo length). "
+                       "Pass --demo to choose it explicitly, or --cpu (--backend trl) to run the recipe on the CPU.",
+                       recipe_path)
         demo = True
     if demo and args.recipe is None:
         app_demo = app_dir / DEMO_RECIPE_FILE
         recipe_path = app_demo if app_demo.is_file() else DEMO_RECIPE
     overrides = list(args.set)
-    if args.backend:
-        overrides.append(f"run.backend={args.backend}")
+    if args.backend or args.cpu:
+        overrides.append(f"run.backend={args.backend or 'trl'}")
     return Path(recipe_path), overrides
 
 

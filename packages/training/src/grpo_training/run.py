@@ -40,6 +40,7 @@ from typing import Any
 from grpo_training import distributed
 from grpo_training.atomic_files import write_atomically
 from grpo_training.backends import BackendChoice, select_backend
+from grpo_training.hub_inputs import check_hub_inputs
 from grpo_training.model_card import write_model_card
 from grpo_training.preflight import check_memory
 from grpo_training.preflight.learning_signal import LearningSignal, check_learning_signal
@@ -118,6 +119,7 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
     if distributed.is_distributed():
         distributed.state(int(recipe.grpo.get("ddp_timeout", 1800)))
     main = distributed.is_main_process()
+    check_hub_inputs(recipe)  # a Hub model or data set that cannot be downloaded fails before a run folder exists
     run_dir = make_shared_run_dir(recipe, resume_from)
     if resume_from is not None and not recipe.run.name:
         recipe.run.name = run_dir.name

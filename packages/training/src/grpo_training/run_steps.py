@@ -20,6 +20,7 @@ from grpo_training.checkpoints import (
     step_of_checkpoint,
 )
 from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
+from grpo_training.hub_inputs import hub_errors_named
 from grpo_training.model_card import no_trl_card
 from grpo_training.monitoring import CompletionSampler, MetricsRecorder, ProgressBar, truncate_metrics
 from grpo_training.preflight import MemoryPlan, check_memory
@@ -38,8 +39,9 @@ def load_model(recipe: Recipe, backend: BackendChoice | None = None,
     `memory`: the run's memory pre-flight (`grpo_training.preflight.check_memory`); None = run it here, so a
     recipe that cannot fit is refused before loading and vLLM gets the share it chose."""
     backend = backend or select_backend(recipe.run.backend)
-    memory = memory or check_memory(recipe, backend)
-    model, tokenizer = backend_load_model(recipe, backend, memory.vllm_share)
+    with hub_errors_named("download the model", recipe.model.name):
+        memory = memory or check_memory(recipe, backend)
+        model, tokenizer = backend_load_model(recipe, backend, memory.vllm_share)
     trainable, total = model.get_nb_trainable_parameters()
     logger.info("Model: %s | trainable parameters %s of %s (%.2f%%)", getattr(model.config, "_name_or_path", "?"),
                 f"{trainable:,}", f"{total:,}", 100 * trainable / max(total, 1))
