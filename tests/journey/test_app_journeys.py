@@ -33,7 +33,7 @@ CPU_SIZE = ["--backend", "trl", "--set", f"model.name={MODEL_REPO}", "--set", "m
 # As in the demo: a 135M model needs the format's first tag (and tutorial 1's worked example) to produce rewards
 # that differ within a group in two steps; equal rewards give zero advantages and an adapter that did not train.
 PHI4_CPU = ["--set", 'data.prefill="<reasoning>\\n"', "--set", "data.one_shot=true"]
-R1_CPU = ["--set", 'data.prefill="<think>\\n"', "--set", "model.max_seq_length=512"]
+R1_CPU = ["--set", 'data.prefill="<think>\\n"', "--set", "model.max_seq_length=512", "--set", "data.system_prompt=dapo_en"]
 
 COMPARE = textwrap.dedent("""
     import json, sys, torch
