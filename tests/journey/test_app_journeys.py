@@ -47,7 +47,7 @@ COMPARE = textwrap.dedent("""
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
         inputs = tokenizer(["Natalia sold clips to 48 of her friends. How many clips"], return_tensors="pt")
         with torch.no_grad():
-            out = model.generate(**inputs, max_new_tokens=12, do_sample=False)
+            out = model.generate(**inputs, max_new_tokens=12, min_new_tokens=12, do_sample=False)
         return out[0, inputs["input_ids"].shape[1]:].tolist()
     import os
     print(json.dumps({"run": greedy(run_merged), "pushed": greedy(pushed), "gguf_files": sorted(os.listdir(gguf)),
