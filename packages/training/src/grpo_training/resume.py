@@ -49,6 +49,13 @@ SAFE_ON_RESUME: dict[str, str] = {
     "evaluation.before": ANY_VALUE,
     "evaluation.after": ANY_VALUE,
     "evaluation.batch_size": ANY_VALUE,
+    # where the run's memory and rollouts live, not what it learns: another card, another vLLM server
+    "model.gpu_memory": ANY_VALUE,
+    "model.gpu_memory_utilization": ANY_VALUE,
+    "grpo.vllm_server_host": ANY_VALUE,
+    "grpo.vllm_server_port": ANY_VALUE,
+    "run.signal_check_prompts": ANY_VALUE,
+    "run.allow_flat_rewards": ANY_VALUE,
 }
 RUN_FOLDER_FIELDS = ("run.output_dir", "run.name")
 
