@@ -33,7 +33,9 @@ CPU_SIZE = ["--backend", "trl", "--set", f"model.name={MODEL_REPO}", "--set", "m
 # As in the demo: a 135M model needs the format's first tag (and tutorial 1's worked example) to produce rewards
 # that differ within a group in two steps; equal rewards give zero advantages and an adapter that did not train.
 PHI4_CPU = ["--set", 'data.prefill="<reasoning>\\n"', "--set", "data.one_shot=true"]
-R1_CPU = ["--set", 'data.prefill="<think>\\n"', "--set", "model.max_seq_length=512", "--set", "data.system_prompt=dapo_en"]
+R1_CPU = ["--set", 'data.prefill="<think>\\n"', "--set", "model.max_seq_length=512", "--set", "data.system_prompt=dapo_en",
+          "--set", "rewards.funcs=[think_format_exact, think_format_approx, answer_check, number_check, "
+                   f"{{name: language, params: {{target: id}}}}, {Path(__file__).parent / 'length_reward.py'}:completion_characters]"]
 
 COMPARE = textwrap.dedent("""
     import json, sys, torch
