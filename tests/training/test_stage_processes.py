@@ -48,7 +48,7 @@ def descendants_once(parent: subprocess.Popen, wanted: str, timeout: float = 90)
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
 def test_the_apps_training_process_ends_with_the_app(tmp_path, how):
     """The real app (`apps/phi4_gsm8k/train.py --demo`) signalled while its `python -m grpo_training train`
-    process starts: that process ends too (it used to train on with PPID 1)."""
+    process starts: that process ends too (it does not train on with PPID 1)."""
     app = subprocess.Popen([sys.executable, str(ROOT / "apps/phi4_gsm8k/train.py"), "--demo",
                             "--set", f"run.output_dir={tmp_path}"], cwd=tmp_path,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
