@@ -243,7 +243,7 @@ def check_repo_id(repo_id: str) -> None:
 
     Example:
         >>> check_repo_id("me/phi4-gsm8k-grpo")
-        >>> check_repo_id("../x")
+        >>> check_repo_id("../x")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         grpo_export.errors.HubPushError: '../x' is not a Hub repo id: it must be 'user/name' (or 'org/name') ...
