@@ -18,7 +18,7 @@ Example:
     >>> resume_changes(recorded, Recipe(grpo={"max_steps": 40, "learning_rate": 1e-3}))
     Traceback (most recent call last):
     ...
-    grpo_training.resume.ResumeError: grpo.learning_rate: cannot change on resume (recorded 0.0002, asked 0.001): a resumed run continues with its own recipe; start a new run for other settings (safe to change: evaluation.after, evaluation.batch_size, evaluation.before, grpo.logging_steps, grpo.max_steps (larger only), grpo.num_train_epochs (larger only), grpo.save_steps, grpo.save_total_limit, run.log_completions_every, run.report_to, run.swanlab_mode, run.swanlab_project)
+    grpo_training.resume.ResumeError: grpo.learning_rate: cannot change on resume (recorded 0.0002, asked 0.001): a resumed run continues with its own recipe; start a new run for other settings (safe to change: evaluation.after, evaluation.batch_size, evaluation.before, grpo.logging_steps, grpo.max_steps (larger only), grpo.num_train_epochs (larger only), grpo.save_steps, grpo.save_total_limit, grpo.vllm_server_host, grpo.vllm_server_port, model.gpu_memory, model.gpu_memory_utilization, run.allow_flat_rewards, run.log_completions_every, run.report_to, run.signal_check_prompts, run.swanlab_mode, run.swanlab_project)
 """
 
 from __future__ import annotations
