@@ -47,7 +47,7 @@ def test_a_gold_column_of_the_wrong_field_is_caught(tiny_dir, tmp_path):
     right = score_completions(recipe, funcs, rows, completions)
     assert not right.all_flat and right.total_flat_share == 0.0
     assert [s.name for s in right.never_vary] == ["xmlcount", "strict_format", "integer"]  # format alone: flat
-    misread = [{**row, "answer": row["raw_answer"]} for row in rows]  # the worked solution, not the final answer
+    misread = [{**row, "answer": row["question"]} for row in rows]  # the question's column read as the gold
     wrong = score_completions(recipe, funcs, misread, completions)
     assert wrong.all_flat and wrong.total_flat_share == 1.0
 
