@@ -14,7 +14,7 @@ every reward, the run stops with one `error:` line naming the rewards and what t
 `run.allow_flat_rewards` is true; a partly flat result is a warning with the figures.
 
 Example:
-    >>> signal = score_groups(["r"], [[1.0, 1.0], [0.0, 1.0]], [1.0], generations=2)
+    >>> signal = score_groups(["r"], [[1.0, 1.0, 0.0, 1.0]], [1.0], generations=2)
     >>> signal.rewards[0].flat_share, signal.total_flat_share
     (0.5, 0.5)
 """
