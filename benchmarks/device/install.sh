@@ -109,7 +109,7 @@ recipe_value() {  # recipe_value EXPR: a Python expression of the recipe dict `r
 
 case $step in
 build)
-  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; free -g | head -2; df -h /tmp /dev/shm | tail -2
+  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; free -g; df -h /tmp /dev/shm | tail -2
   if [ ! -d "$INPUTS" ]; then
     echo "error: no .gpu-inputs/ here: bring the folder that \`gpu_grpo.py prepare\` wrote with this command" >&2
     exit 2
