@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-from grpo_export.atomic import write_failure_message
+from grpo_export.atomic_files import write_failure_message
 from grpo_export.errors import ExportError
 
 
@@ -155,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 EXIT_STATUS = 2
 """The exit status of an expected error (bad input, a refused target, a failed check), as the training CLI's."""
+WRITE_FAILURE_ADVICE = "nothing under the output's final name was replaced"
+"""What `write_failure_message` adds for an export's user: a failed export never replaces a good one."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_STATUS
     except Exception as error:
-        disk = write_failure_message(error)  # a full or read-only disk: the user's to fix, not a bug
+        disk = write_failure_message(error, WRITE_FAILURE_ADVICE)  # a full or read-only disk: not a bug
         if disk is None:
             raise
         print(f"error: {disk}", file=sys.stderr)
