@@ -155,7 +155,11 @@ def _load_tokenizer(name: str, gguf_file: str | None) -> Any:
     except ImportError as error:
         raise ValueError("--tokenizer needs transformers: pip install 'grpo-data[length]'") from error
     kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-    return AutoTokenizer.from_pretrained(name, **kwargs)
+    try:
+        return AutoTokenizer.from_pretrained(name, **kwargs)
+    except (OSError, ValueError) as error:  # a missing folder, a malformed Hub id, offline without a cached copy
+        raise DataSourceError(f"--tokenizer {name}: cannot load a tokenizer ({error}); give a tokenizer folder or "
+                              "a Hub id such as 'microsoft/phi-4'") from error
 
 
 def _character_lengths(rows: datasets.Dataset) -> dict[str, Any]:

@@ -26,8 +26,15 @@ def _lora(args) -> None:
 
     from grpo_export.lora import save_lora
 
+    if not Path(args.adapter, "adapter_config.json").is_file():
+        raise ExportError(f"{args.adapter}: no adapter_config.json there; point it at a PEFT adapter folder "
+                          "(a trainer's checkpoint-N or a run's lora/)")
     base = args.base or PeftConfig.from_pretrained(args.adapter).base_model_name_or_path
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    except (OSError, ValueError) as error:  # a missing folder, a malformed Hub id, offline without a cached copy
+        raise ExportError(f"cannot load the base model {base}: {error}; give --base a model folder or a Hub id "
+                          "such as 'microsoft/phi-4'") from error
     peft_model = PeftModel.from_pretrained(model, args.adapter)
     tokenizer_source = args.adapter if Path(args.adapter, "tokenizer_config.json").is_file() else base
     print(save_lora(peft_model, AutoTokenizer.from_pretrained(tokenizer_source), args.out_dir,
