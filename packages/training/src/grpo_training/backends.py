@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grpo_training.lora_targets import check_lora_targets, resolve_target_modules
-from grpo_training.run_folders import umask_modes
 
 if TYPE_CHECKING:
     from grpo_training.config import Recipe
@@ -295,6 +294,8 @@ def save_lora(model: Any, tokenizer: Any, lora_dir: str | Path, state_dict: dict
     no export wrote, and takes no gathered `state_dict`. This one writes the run's own `lora/` (checked
     afterwards by `grpo_training.trained_lora.verify_lora_trained`); training never imports the export package.
     """
+    from grpo_data.atomic_files import umask_modes  # here: grpo_data imports datasets, which an app's process need not
+
     lora_dir = Path(lora_dir)
     lora_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{lora_dir.name}-", dir=lora_dir.parent))

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grpo_data.atomic_files import write_atomically
 from grpo_training import distributed
-from grpo_training.atomic_files import write_atomically
 from grpo_training.backends import BackendChoice, select_backend
 from grpo_training.hub_inputs import check_hub_inputs
 from grpo_training.model_card import write_model_card
