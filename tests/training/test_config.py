@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from grpo_training import cli
-from grpo_training.config import DEMO_RECIPE, RecipeError, load_recipe, recipe_from_dict
+from grpo_training.recipe import DEMO_RECIPE, RecipeError, load_recipe, recipe_from_dict
 
 REPO = Path(__file__).resolve().parents[2]
 

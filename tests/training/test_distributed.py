@@ -69,7 +69,7 @@ def _make_run_dir_on_this_rank(output_dir: str, results_dir: str) -> None:
     import time
 
     from grpo_training import distributed
-    from grpo_training.config import Recipe
+    from grpo_training.recipe import Recipe
     from grpo_training.run import make_shared_run_dir
 
     rank = distributed.process_index()
@@ -144,8 +144,8 @@ def test_two_cpu_processes_train_once_and_resume(tmp_path):
 
 def test_global_batch_and_backend_count_every_process(monkeypatch, tmp_path):
     from grpo_training.backends import select_backend
-    from grpo_training.config import Recipe
-    from grpo_training.grpo_args import plan_grpo_args
+    from grpo_training.recipe import Recipe
+    from grpo_training.recipe.grpo_args import plan_grpo_args
 
     recipe = Recipe(grpo={"num_generations": 4, "per_device_train_batch_size": 2})
 

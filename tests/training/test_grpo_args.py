@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from grpo_training.config import DEMO_RECIPE, RecipeError, load_recipe
-from grpo_training.grpo_args import build_grpo_settings, plan_grpo_args
+from grpo_training.recipe import DEMO_RECIPE, RecipeError, load_recipe
+from grpo_training.recipe.grpo_args import build_grpo_settings, plan_grpo_args
 
 
 def plan(overrides, cuda=False, max_prompt_length=100, backend="trl"):
@@ -67,7 +67,7 @@ def test_unsloth_backend_keeps_only_trl_fields_and_its_own_checkpointing():
 
 
 def test_gpu_keeps_eight_bit_optimizer_when_bitsandbytes_is_there(monkeypatch):
-    import grpo_training.grpo_args as grpo_args
+    import grpo_training.recipe.grpo_args as grpo_args
 
     monkeypatch.setattr(grpo_args, "module_available", lambda name: name == "bitsandbytes")
     result = plan(["grpo.optim=adamw_8bit"], cuda=True)

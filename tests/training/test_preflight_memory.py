@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from grpo_training import cli
-from grpo_training.config import RecipeError, load_recipe, recipe_from_dict
+from grpo_training.recipe import RecipeError, load_recipe, recipe_from_dict
 from grpo_training.preflight import ModelShape, parse_memory_size, plan_memory, read_model_shape
 from grpo_training.preflight.memory_plan import tiny_llama_config
 from grpo_training.preflight.memory_sizes import GIB

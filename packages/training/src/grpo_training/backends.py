@@ -26,8 +26,8 @@ from grpo_training.lora_targets import check_lora_targets, resolve_target_module
 from grpo_training.run_folders import umask_modes
 
 if TYPE_CHECKING:
-    from grpo_training.config import Recipe
-    from grpo_training.grpo_args import GRPOArgsPlan
+    from grpo_training.recipe import Recipe
+    from grpo_training.recipe.grpo_args import GRPOArgsPlan
 
 logger = logging.getLogger(__name__)
 

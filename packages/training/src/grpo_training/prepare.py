@@ -29,9 +29,8 @@ from typing import Any
 import datasets
 from grpo_data.sources import looks_like_local_path
 
-from grpo_training.recipe_errors import RecipeError
-from grpo_training.recipe_sections import Recipe
-from grpo_training.recipe_validation import resolve_data_source, resolve_system_prompt_text
+from grpo_training.recipe import Recipe, RecipeError
+from grpo_training.recipe.checks import resolve_data_source, resolve_system_prompt_text
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +121,7 @@ def check_eval_rows(eval_rows: int, usable_rows: int, source: str) -> None:
         >>> check_eval_rows(600, 512, "train.jsonl")
         Traceback (most recent call last):
         ...
-        grpo_training.recipe_errors.RecipeError: data.eval_rows: 600 held-out rows asked for, but train.jsonl has 512 usable rows; hold out at most 511 so that some are left for training
+        grpo_training.recipe.sections.RecipeError: data.eval_rows: 600 held-out rows asked for, but train.jsonl has 512 usable rows; hold out at most 511 so that some are left for training
     """
     if eval_rows and eval_rows >= usable_rows:
         raise RecipeError(f"data.eval_rows: {eval_rows} held-out rows asked for, but {source} has {usable_rows} usable rows; "

@@ -28,11 +28,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe import RecipeError
 
 if TYPE_CHECKING:
     from grpo_training.prepare import PreparedData
-    from grpo_training.recipe_sections import Recipe
+    from grpo_training.recipe import Recipe
 
 logger = logging.getLogger("grpo_training.run")  # the run's logger: the check belongs to the run's log
 
@@ -139,7 +139,7 @@ def score_completions(recipe: Recipe, reward_funcs: list[Any], rows: list[dict[s
                       completions: list[str]) -> LearningSignal:
     """Score grouped completions (`num_generations` per row, row by row) with the reward functions, called as
     TRL's GRPOTrainer calls them: prompts, conversational completions and every other column of the rows."""
-    from grpo_training.grpo_args import reward_weights
+    from grpo_training.recipe.grpo_args import reward_weights
 
     generations = len(completions) // len(rows)
     repeated = [row for row in rows for _ in range(generations)]

@@ -22,7 +22,7 @@ linear layers for any architecture. The plan adds, in GiB:
 `plan_memory` returns a `MemoryPlan`: its rows, the total, the budget and whether it fits.
 
 Example:
-    >>> from grpo_training.config import Recipe
+    >>> from grpo_training.recipe import Recipe
     >>> shape = ModelShape.from_config(tiny_llama_config())
     >>> plan = plan_memory(Recipe(), shape, budget=4 * GIB)
     >>> plan.fits, [row.name for row in plan.rows][:3]
@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from grpo_training.preflight.memory_sizes import GIB
 
 if TYPE_CHECKING:
-    from grpo_training.recipe_sections import Recipe
+    from grpo_training.recipe import Recipe
 
 NF4_BYTES = 0.5 + 4 / 64  # 4-bit weight + one fp32 absmax per block of 64
 CUDA_CONTEXT = 1.0 * GIB  # context, cuBLAS workspaces, kernels: outside torch's allocator
@@ -127,7 +127,7 @@ def read_model_shape(recipe: Recipe) -> ModelShape:
     try:
         config = AutoConfig.from_pretrained(name, trust_remote_code=recipe.model.trust_remote_code)
     except (OSError, ValueError) as error:
-        from grpo_training.recipe_errors import RecipeError
+        from grpo_training.recipe import RecipeError
 
         reason = str(error).strip().splitlines()[0]
         raise RecipeError(f"model.name: cannot read the config.json of {name!r} for the memory plan ({reason}); give "

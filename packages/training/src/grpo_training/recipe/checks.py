@@ -1,13 +1,13 @@
 """Cross-field checks of a built recipe that need no model: names that must exist, choices, ranges
-(`grpo_training.recipe_ranges`), files that must be there. Nothing here imports trl.
+(`grpo_training.recipe.ranges`), files that must be there. Nothing here imports trl.
 
 Example:
-    >>> from grpo_training.recipe_sections import Recipe, RewardSpec, RewardsConfig
+    >>> from grpo_training.recipe.sections import Recipe, RewardSpec, RewardsConfig
     >>> validate_recipe(Recipe(rewards=RewardsConfig([RewardSpec("xmlcount")])))
     >>> validate_recipe(Recipe(rewards=RewardsConfig([RewardSpec("xmlcount", params={"scale": 2})])))
     Traceback (most recent call last):
     ...
-    grpo_training.recipe_errors.RecipeError: rewards[0].params.scale: reward 'xmlcount' takes no such parameter; it takes: prefix, log_every
+    grpo_training.recipe.sections.RecipeError: rewards[0].params.scale: reward 'xmlcount' takes no such parameter; it takes: prefix, log_every
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from grpo_training.recipe_errors import RecipeError
-from grpo_training.recipe_ranges import check_recipe_ranges
-from grpo_training.recipe_secrets import check_no_secrets
-from grpo_training.recipe_sections import BACKENDS, LOADERS, SWANLAB_MODES, DataConfig, Recipe
+from grpo_training.recipe.ranges import check_recipe_ranges
+from grpo_training.recipe.secrets import check_no_secrets
+from grpo_training.recipe.sections import BACKENDS, LOADERS, SWANLAB_MODES, DataConfig, Recipe, RecipeError
 
-logger = logging.getLogger("grpo_training.config")  # one logger for every recipe check, named after the module that exports them
+logger = logging.getLogger("grpo_training.recipe")  # one logger for every recipe check: the package's
 
 
 def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path | None = None) -> None:
     """Cross-field checks that need no model: names that must exist, values in range
-    (`grpo_training.recipe_ranges`), files present, no secrets (`grpo_training.recipe_secrets`)."""
+    (`grpo_training.recipe.ranges`), files present, no secrets (`grpo_training.recipe.secrets`)."""
     check_no_secrets(recipe.to_dict())
     _check_data(recipe.data, check_files, base_dir)
     _check_rewards(recipe, check_files, base_dir)
@@ -84,7 +83,7 @@ def check_run_name(name: str | None) -> None:
         >>> check_run_name("../x")
         Traceback (most recent call last):
         ...
-        grpo_training.recipe_errors.RecipeError: run.name: '../x' is not a folder name, and the run folder must stay inside run.output_dir; give a plain folder name (no path separator, not '..'), and set run.output_dir for the parent folder
+        grpo_training.recipe.sections.RecipeError: run.name: '../x' is not a folder name, and the run folder must stay inside run.output_dir; give a plain folder name (no path separator, not '..'), and set run.output_dir for the parent folder
     """
     if not name:
         return  # unset: the run is named after the recipe and the time

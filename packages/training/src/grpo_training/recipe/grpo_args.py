@@ -16,7 +16,7 @@ Every change is returned as a notice and logged in one line. The plan holds the 
 arguments; the backends build their GRPOConfig from it (`GRPOArgsPlan.settings`, `GRPOArgsPlan.trl_kwargs`).
 
 Example:
-    >>> from grpo_training.config import Recipe
+    >>> from grpo_training.recipe import Recipe
     >>> plan = plan_grpo_args(Recipe(grpo={"num_generations": 4, "per_device_train_batch_size": 1}),
     ...                       output_dir="/tmp/x", max_prompt_length=100, cuda=False)
     >>> plan.kwargs["per_device_train_batch_size"], plan.kwargs["max_completion_length"]
@@ -32,10 +32,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from grpo_training.custom_rewards import reward_key
-from grpo_training.recipe_errors import RecipeError
-from grpo_training.recipe_grpo import GRPOSettings
-from grpo_training.recipe_secrets import check_no_secrets
-from grpo_training.recipe_sections import Recipe
+from grpo_training.recipe.grpo import GRPOSettings
+from grpo_training.recipe.secrets import check_no_secrets
+from grpo_training.recipe.sections import Recipe, RecipeError
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +195,7 @@ def reward_weights(recipe: Recipe, reward_names: list[str] | None = None) -> lis
     not list. `reward_names` None: the recipe's own functions, in order.
 
     Example:
-        >>> from grpo_training.recipe_sections import RewardsConfig, RewardSpec
+        >>> from grpo_training.recipe.sections import RewardsConfig, RewardSpec
         >>> recipe = Recipe(rewards=RewardsConfig([RewardSpec("xmlcount", 0.5), RewardSpec("pkg.mod:brevity", 2.0)]))
         >>> reward_weights(recipe), reward_weights(recipe, ["brevity", "added_by_app", "xmlcount"])
         ([0.5, 2.0], [2.0, 1.0, 0.5])
