@@ -146,11 +146,12 @@ def test_global_batch_and_backend_count_every_process(monkeypatch, tmp_path):
     from grpo_training.backends import select_backend
     from grpo_training.recipe import Recipe
     from grpo_training.recipe.grpo_args import plan_grpo_args
+    from grpo_training.recipe.lengths import GRPOLengths
 
     recipe = Recipe(grpo={"num_generations": 4, "per_device_train_batch_size": 2})
 
     def per_device() -> int:
-        plan = plan_grpo_args(recipe, output_dir=str(tmp_path), max_prompt_length=64, cuda=False)
+        plan = plan_grpo_args(recipe, output_dir=str(tmp_path), lengths=GRPOLengths(512, 64), cuda=False)
         return plan.kwargs["per_device_train_batch_size"]
 
     assert per_device() == 4  # one process: 2 prompts' worth of rows would split a group of 4

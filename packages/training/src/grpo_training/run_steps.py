@@ -63,8 +63,7 @@ def build_trainer(
     """
     reward_funcs = reward_funcs or build_reward_funcs(recipe, tokenizer)
     # Weights follow the functions by name; a function the recipe does not list (e.g. one an app adds) weighs 1.
-    plan = plan_grpo_args(recipe, output_dir=str(run_dir), max_prompt_length=prepared.max_prompt_length,
-                          cuda=backend.cuda, backend=backend.name,
+    plan = plan_grpo_args(recipe, output_dir=str(run_dir), lengths=prepared.lengths, cuda=backend.cuda, backend=backend.name,
                           reward_names=[getattr(func, "__name__", "") for func in reward_funcs])
     for notice in plan.notices:
         logger.info("Config: %s", notice)

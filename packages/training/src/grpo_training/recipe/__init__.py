@@ -12,7 +12,8 @@ The modules, in the order a recipe passes through them:
 - `yaml_safety`: the recipe file read with bounds; `overrides`: `--set section.field=value`;
 - `coercion`: a YAML / `--set` value as its field's type; `secrets`: no tokens in a recipe;
 - `grpo`: `GRPOSettings` and the `grpo` section's field checks (the only module importing trl at its top);
-- `checks`: names, choices, files; `ranges`: value ranges;
+- `checks`: names, choices, files; `ranges`: value ranges; `lengths`: `GRPOLengths`, the prompt and
+  completion budgets (checked, and derived where the recipe leaves them to the data);
 - `loading`: `load_recipe`, `recipe_from_dict`, `dump_recipe`, `DEMO_RECIPE`, `peek_backend`;
 - `grpo_args`: the `GRPOConfig` arguments of a run (imports trl).
 

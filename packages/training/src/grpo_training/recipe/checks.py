@@ -1,5 +1,6 @@
 """Cross-field checks of a built recipe that need no model: names that must exist, choices, ranges
-(`grpo_training.recipe.ranges`), files that must be there. Nothing here imports trl.
+(`grpo_training.recipe.ranges`), token budgets (`grpo_training.recipe.lengths`), files that must be there.
+Nothing here imports trl.
 
 Example:
     >>> from grpo_training.recipe.sections import Recipe, RewardSpec, RewardsConfig
@@ -12,30 +13,24 @@ Example:
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
+from grpo_training.recipe.lengths import GRPOLengths
 from grpo_training.recipe.ranges import check_recipe_ranges
 from grpo_training.recipe.secrets import check_no_secrets
 from grpo_training.recipe.sections import BACKENDS, LOADERS, SWANLAB_MODES, DataConfig, Recipe, RecipeError
 
-logger = logging.getLogger("grpo_training.recipe")  # one logger for every recipe check: the package's
-
 
 def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path | None = None) -> None:
     """Cross-field checks that need no model: names that must exist, values in range
-    (`grpo_training.recipe.ranges`), files present, no secrets (`grpo_training.recipe.secrets`)."""
+    (`grpo_training.recipe.ranges`), token budgets that fit the context (`grpo_training.recipe.lengths`),
+    files present, no secrets (`grpo_training.recipe.secrets`)."""
     check_no_secrets(recipe.to_dict())
     _check_data(recipe.data, check_files, base_dir)
     _check_rewards(recipe, check_files, base_dir)
     _check_choices(recipe)
     check_recipe_ranges(recipe)  # every ranged value, e.g. learning rate > 0, max_steps >= 1 or -1
-    grpo = recipe.grpo
-    if grpo.get("max_prompt_length") and grpo.get("max_completion_length"):
-        total = grpo["max_prompt_length"] + grpo["max_completion_length"]
-        if total > recipe.model.max_seq_length:
-            logger.warning("grpo.max_prompt_length + grpo.max_completion_length = %d exceeds model.max_seq_length = %d",
-                           total, recipe.model.max_seq_length)
+    GRPOLengths.from_recipe(recipe).warn_if_over_context()  # its own checks: budgets >= 1 and within the context
     if recipe.data.system_prompt is not None:
         resolve_system_prompt_text(recipe.data.system_prompt)
 

@@ -4,7 +4,8 @@ A value of the right type can still be impossible: a learning rate of 0, a negat
 rank of 0, a temperature of 0 for GRPO's sampling. Unchecked, such values fail after the model has loaded
 (or, for a negative `max_steps`, run a whole epoch). `RANGES` lists
 every ranged field in one table; `check_recipe_ranges` (called by `grpo_training.recipe.checks.validate_recipe`,
-which the apps and the CLI share) checks it and the few limits between fields.
+which the apps and the CLI share) checks it and the few limits between fields. The token budgets and their
+limits are `grpo_training.recipe.lengths.GRPOLengths`'s.
 
 `grpo.max_steps` is `>= 1`, or `-1` meaning "train for `grpo.num_train_epochs` epochs" (TRL's default);
 0 and other negative values are errors.
@@ -92,8 +93,6 @@ RANGES: dict[str, Range] = {
     "grpo.generation_batch_size": AT_LEAST_ONE,
     "grpo.steps_per_generation": AT_LEAST_ONE,
     "grpo.num_iterations": AT_LEAST_ONE,
-    "grpo.max_prompt_length": AT_LEAST_ONE,
-    "grpo.max_completion_length": AT_LEAST_ONE,
     "grpo.temperature": POSITIVE,
     "grpo.top_p": FRACTION,
     "grpo.top_k": NON_NEGATIVE,
@@ -140,8 +139,8 @@ def recipe_value(recipe: Recipe, path: str) -> Any:
 
 def check_recipe_ranges(recipe: Recipe) -> None:
     """Raise `RecipeError` naming the first field whose value is outside its range (see `RANGES`),
-    or a pair of fields that cannot hold together (a prompt or completion budget that fills the
-    whole context; more held-out rows than synthetic rows).
+    or a pair of fields that cannot hold together (both warmup_ratio and warmup_steps; more held-out
+    rows than synthetic rows).
 
     Example:
         >>> from grpo_training.recipe import Recipe
@@ -159,12 +158,6 @@ def check_recipe_ranges(recipe: Recipe) -> None:
         problem = valid.problem(value)
         if problem:
             raise RecipeError(f"{path}: {problem}")
-    context = recipe.model.max_seq_length
-    for name, other in (("max_prompt_length", "the completion"), ("max_completion_length", "the prompt")):
-        value = recipe.grpo.get(name)
-        if value is not None and value >= context:
-            raise RecipeError(f"grpo.{name}: {value} tokens fill model.max_seq_length={context}, leaving no room for "
-                              f"{other}; lower it or raise model.max_seq_length")
     if recipe.grpo.get("warmup_ratio") is not None and recipe.grpo.get("warmup_steps"):
         raise RecipeError("grpo.warmup_ratio and grpo.warmup_steps are both set; keep one")
     data = recipe.data
