@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grpo_training.recipe import Recipe, RecipeError
+from grpo_training.recipe.sections import Recipe, RecipeError
 
 __all__ = ["ImportedReward", "check_imported_rewards", "is_import_path", "reward_key"]
 
