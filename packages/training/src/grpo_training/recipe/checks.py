@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grpo_training.recipe.lengths import GRPOLengths
-from grpo_training.recipe.ranges import check_recipe_ranges
+from grpo_training.recipe.ranges import check_ranges
 from grpo_training.recipe.secrets import check_no_secrets
 from grpo_training.recipe.sections import BACKENDS, LOADERS, SWANLAB_MODES, DataConfig, Recipe, RecipeError
 
@@ -29,7 +29,7 @@ def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path 
     _check_data(recipe.data, check_files, base_dir)
     _check_rewards(recipe, check_files, base_dir)
     _check_choices(recipe)
-    check_recipe_ranges(recipe)  # every ranged value, e.g. learning rate > 0, max_steps >= 1 or -1
+    check_ranges(recipe)  # every ranged value, e.g. learning rate > 0, max_steps >= 1 or -1
     GRPOLengths.from_recipe(recipe).warn_if_over_context()  # its own checks: budgets >= 1 and within the context
     if recipe.data.system_prompt is not None:
         resolve_system_prompt_text(recipe.data.system_prompt)

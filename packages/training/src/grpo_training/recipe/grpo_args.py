@@ -36,7 +36,7 @@ from typing import Any
 from grpo_training.custom_rewards import reward_key
 from grpo_training.recipe.grpo import GRPOSettings
 from grpo_training.recipe.lengths import GRPOLengths
-from grpo_training.recipe.ranges import check_recipe_ranges
+from grpo_training.recipe.ranges import check_ranges
 from grpo_training.recipe.secrets import check_no_secrets
 from grpo_training.recipe.sections import Recipe, RecipeError
 
@@ -101,7 +101,7 @@ def plan_grpo_args(
         RecipeError: a value out of range or fields in conflict (`grpo_training.recipe.ranges`), a secret.
     """
     check_no_secrets(recipe.grpo, "grpo")  # never in training_args.bin, even for a recipe built without the checks
-    check_recipe_ranges(recipe)  # e.g. warmup_ratio beside warmup_steps, in a recipe changed after the checks
+    check_ranges(recipe)  # e.g. warmup_ratio beside warmup_steps, in a recipe changed after the checks
     kwargs = dict(recipe.grpo)
     notices: list[str] = []
     _map_warmup_ratio(kwargs, notices)
@@ -128,7 +128,7 @@ def plan_grpo_args(
 
 
 def _map_warmup_ratio(kwargs: dict[str, Any], notices: list[str]) -> None:
-    ratio = kwargs.pop("warmup_ratio", None)  # in range, and not beside warmup_steps: check_recipe_ranges
+    ratio = kwargs.pop("warmup_ratio", None)  # in range, and not beside warmup_steps: check_ranges
     if ratio is not None:
         kwargs["warmup_steps"] = float(ratio)
         notices.append(f"warmup_ratio={ratio} -> warmup_steps={ratio} (transformers 5: a float < 1 is a ratio)")

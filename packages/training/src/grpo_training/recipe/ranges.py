@@ -3,7 +3,7 @@
 A value of the right type can still be impossible: a learning rate of 0, a negative batch, a LoRA
 rank of 0, a temperature of 0 for GRPO's sampling. Unchecked, such values fail after the model has loaded
 (or, for a negative `max_steps`, run a whole epoch). `RANGES` lists
-every ranged field in one table; `check_recipe_ranges` (called by `grpo_training.recipe.checks.validate_recipe`,
+every ranged field in one table; `check_ranges` (called by `grpo_training.recipe.checks.validate_recipe`,
 which the apps and the CLI share) checks it and the few limits between fields. The token budgets and their
 limits are `grpo_training.recipe.lengths.GRPOLengths`'s.
 
@@ -12,7 +12,7 @@ limits are `grpo_training.recipe.lengths.GRPOLengths`'s.
 
 Example:
     >>> from grpo_training.recipe import Recipe
-    >>> check_recipe_ranges(Recipe(grpo={"learning_rate": 0.0}))
+    >>> check_ranges(Recipe(grpo={"learning_rate": 0.0}))
     Traceback (most recent call last):
     ...
     grpo_training.recipe.sections.RecipeError: grpo.learning_rate: must be > 0, got 0.0
@@ -137,15 +137,15 @@ def recipe_value(recipe: Recipe, path: str) -> Any:
     return getattr(getattr(recipe, section), name)
 
 
-def check_recipe_ranges(recipe: Recipe) -> None:
+def check_ranges(recipe: Recipe) -> None:
     """Raise `RecipeError` naming the first field whose value is outside its range (see `RANGES`),
     or a pair of fields that cannot hold together (both warmup_ratio and warmup_steps; more held-out
     rows than synthetic rows).
 
     Example:
         >>> from grpo_training.recipe import Recipe
-        >>> check_recipe_ranges(Recipe(grpo={"max_steps": -1}))  # -1: train for num_train_epochs
-        >>> check_recipe_ranges(Recipe(grpo={"max_steps": -5}))
+        >>> check_ranges(Recipe(grpo={"max_steps": -1}))  # -1: train for num_train_epochs
+        >>> check_ranges(Recipe(grpo={"max_steps": -5}))
         Traceback (most recent call last):
         ...
         grpo_training.recipe.sections.RecipeError: grpo.max_steps: must be >= 1, or -1 to train for grpo.num_train_epochs, got -5
