@@ -10,7 +10,7 @@ import pytest
 
 from grpo_training import cli, train_command
 from grpo_training.app import app_argument_parser, training_command
-from grpo_training.config import DEMO_RECIPE, dump_recipe, load_recipe
+from grpo_training.recipe import DEMO_RECIPE, dump_recipe, load_recipe
 from grpo_training.resume import ResumeError
 
 REPO = Path(__file__).resolve().parents[2]

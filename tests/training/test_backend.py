@@ -45,8 +45,9 @@ def test_the_cpu_path_never_imports_unsloth_or_vllm():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_importing_the_package_does_not_import_trl():
-    code = "import sys, grpo_training; sys.exit('trl' in sys.modules)"
+@pytest.mark.parametrize("module", ["grpo_training", "grpo_training.recipe"])
+def test_importing_the_package_does_not_import_trl(module):
+    code = f"import sys, {module}; sys.exit('trl' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 

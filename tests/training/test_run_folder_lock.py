@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grpo_training import cli
-from grpo_training.config import DEMO_RECIPE, dump_recipe, load_recipe
+from grpo_training.recipe import DEMO_RECIPE, dump_recipe, load_recipe
 from grpo_training.run_folders import (
     LOCK_FILE,
     RunFolderInUseError,

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 EXIT_STATUS = 2
 # module -> names of its error classes that a user can act on
 USER_ERRORS: dict[str, tuple[str, ...]] = {
-    "grpo_training.recipe_errors": ("RecipeError",),
+    "grpo_training.recipe.sections": ("RecipeError",),
     "grpo_training.resume": ("ResumeError",),
     "grpo_training.backends": ("BackendError",),
     "grpo_training.trained_lora": ("LoraNotTrainedError",),  # re-exported by grpo_training.run

@@ -46,8 +46,7 @@ from grpo_training.preflight import check_memory
 from grpo_training.preflight.learning_signal import LearningSignal, check_learning_signal
 from grpo_training.monitoring import plot_reward_curve, read_metrics
 from grpo_training.prepare import PreparedData, build_reward_funcs, load_prompts, prepare_data, with_prefill
-from grpo_training.recipe_loading import dump_recipe
-from grpo_training.recipe_sections import Recipe
+from grpo_training.recipe import dump_recipe, Recipe
 from grpo_training.resume import check_resumed_recipe
 from grpo_training.run_folders import make_run_dir, make_shared_run_dir, release_run_folder
 from grpo_training.run_logging import quiet_replica_logging, setup_logging, teardown_logging

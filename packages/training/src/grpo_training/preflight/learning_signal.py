@@ -28,11 +28,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe import RecipeError
 
 if TYPE_CHECKING:
     from grpo_training.prepare import PreparedData
-    from grpo_training.recipe_sections import Recipe
+    from grpo_training.recipe import Recipe
+    from grpo_training.recipe.lengths import GRPOLengths
 
 logger = logging.getLogger("grpo_training.run")  # the run's logger: the check belongs to the run's log
 
@@ -113,16 +114,16 @@ def _flat(group: Sequence[float]) -> bool:
 
 
 def sample_completions(recipe: Recipe, model: Any, tokenizer: Any, rows: list[dict[str, Any]],
-                       max_prompt_length: int) -> list[str]:
+                       lengths: GRPOLengths) -> list[str]:
     """`num_generations` completions per row with the training's sampling, grouped prompt by prompt (the text
-    after the prefill, as the rewards get it in training). `tokenizer`: the prefill tokenizer the trainer uses."""
+    after the prefill, as the rewards get it in training). `tokenizer`: the prefill tokenizer the trainer uses;
+    `lengths`: the run's token budgets (`PreparedData.lengths`)."""
     from grpo_training.evaluation import SamplingSettings
     from grpo_training.evaluation.engines import choose_engine
-    from grpo_data.prompt_length import completion_budget
 
     grpo = recipe.grpo
     generations = int(grpo.get("num_generations") or 8)
-    completion = grpo.get("max_completion_length") or completion_budget(recipe.model.max_seq_length, max_prompt_length)
+    completion = lengths.max_completion_length
     prompts = [tokenizer(tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True),
                          add_special_tokens=False)["input_ids"] for row in rows]
     engine = choose_engine("auto", model, tokenizer, max(len(prompts), 1), None)
@@ -139,7 +140,7 @@ def score_completions(recipe: Recipe, reward_funcs: list[Any], rows: list[dict[s
                       completions: list[str]) -> LearningSignal:
     """Score grouped completions (`num_generations` per row, row by row) with the reward functions, called as
     TRL's GRPOTrainer calls them: prompts, conversational completions and every other column of the rows."""
-    from grpo_training.grpo_args import reward_weights
+    from grpo_training.recipe.grpo_args import reward_weights
 
     generations = len(completions) // len(rows)
     repeated = [row for row in rows for _ in range(generations)]
@@ -163,7 +164,7 @@ def check_learning_signal(recipe: Recipe, model: Any, tokenizer: Any, prepared: 
     rows = [dict(prepared.train[index]) for index in range(count)]
     logger.info("Stage: learning-signal pre-flight (%d prompts x %s completions)", count,
                 recipe.grpo.get("num_generations") or 8)
-    completions = sample_completions(recipe, model, tokenizer, rows, prepared.max_prompt_length)
+    completions = sample_completions(recipe, model, tokenizer, rows, prepared.lengths)
     signal = score_completions(recipe, reward_funcs, rows, completions)
     logger.info("%s", signal.table())
     if signal.all_flat:
