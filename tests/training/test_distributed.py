@@ -68,6 +68,13 @@ def test_launch_command_and_its_mistakes(tmp_path, capsys):
 def _make_run_dir_on_this_rank(output_dir: str, results_dir: str) -> None:
     import time
 
+    from accelerate.state import AcceleratorState, PartialState
+
+    # debug_launcher forks this test process: forget the accelerate state an earlier test left in it, as a rank
+    # started by `accelerate launch` or torchrun begins without one
+    AcceleratorState._reset_state(reset_partial_state=True)
+    PartialState._reset_state()
+
     from grpo_training import distributed
     from grpo_training.recipe import Recipe
     from grpo_training.run import make_shared_run_dir
