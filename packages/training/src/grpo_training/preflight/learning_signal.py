@@ -119,20 +119,32 @@ def sample_completions(recipe: Recipe, model: Any, tokenizer: Any, rows: list[di
     after the prefill, as the rewards get it in training). `tokenizer`: the prefill tokenizer the trainer uses;
     `lengths`: the run's token budgets (`PreparedData.lengths`)."""
     from grpo_training.evaluation import SamplingSettings
-    from grpo_training.evaluation.engines import choose_engine
+    from grpo_training.evaluation.engines import choose_engine, vllm_engine_of
 
     grpo = recipe.grpo
     generations = int(grpo.get("num_generations") or 8)
     completion = lengths.max_completion_length
     prompts = [tokenizer(tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True),
                          add_special_tokens=False)["input_ids"] for row in rows]
-    engine = choose_engine("auto", model, tokenizer, max(len(prompts), 1), None)
+
+    def sampling(seed: int) -> SamplingSettings:
+        return SamplingSettings(temperature=float(grpo.get("temperature", 1.0)), top_p=grpo.get("top_p") or None,
+                                top_k=grpo.get("top_k") or None, min_p=grpo.get("min_p") or None,
+                                max_new_tokens=int(completion), seed=seed)
+
+    if vllm_engine_of(model) is None:
+        # transformers samples every row of a batch on its own: each prompt repeated, in the trainer's generation
+        # batches on a GPU (what the memory plan sized), in one batch on a CPU (its cost is reading the weights)
+        repeated = [ids for ids in prompts for _ in range(generations)]
+        on_cpu = getattr(model, "device", None) is None or model.device.type == "cpu"
+        batch = len(repeated) if on_cpu else int(grpo.get("per_device_train_batch_size") or generations)
+        engine = choose_engine("hf", model, tokenizer, max(min(batch, len(repeated)), 1), None)
+        return [generated.text for generated in engine.generate(repeated, sampling(recipe.run.seed), "learning signal")]
+    engine = choose_engine("vllm", model, tokenizer, max(len(prompts), 1), None)
     by_seed = []
     for index in range(generations):  # one seed per completion: vLLM would repeat a seeded request's sample
-        sampling = SamplingSettings(temperature=float(grpo.get("temperature", 1.0)), top_p=grpo.get("top_p") or None,
-                                    top_k=grpo.get("top_k") or None, min_p=grpo.get("min_p") or None,
-                                    max_new_tokens=int(completion), seed=recipe.run.seed + index)
-        by_seed.append([generated.text for generated in engine.generate(prompts, sampling, "learning signal")])
+        by_seed.append([generated.text for generated in engine.generate(prompts, sampling(recipe.run.seed + index),
+                                                                          "learning signal")])
     return [by_seed[g][p] for p in range(len(prompts)) for g in range(generations)]
 
 
