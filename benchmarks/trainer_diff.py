@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--settings", default="r16all-8x256")
     cli = parser.parse_args()
 
-    from grpo_training.backends import select_backend
+    from grpo_training.model.backends import select_backend
 
     choice = select_backend("trl", import_early=True)
     from peft import LoraConfig, get_peft_model
@@ -34,9 +34,9 @@ def main() -> None:
     from trl import GRPOConfig, GRPOTrainer
 
     import gpu_grpo
-    from grpo_training.embedded import embedded_model_path
+    from grpo_training.model.embedded import embedded_model_path
     from grpo_training.prepare import prepare_data, with_prefill
-    from grpo_training.run import build_trainer, load_model, make_run_dir
+    from grpo_training.run.grpo import build_trainer, load_model, make_run_dir
     from tutorial1_raw_unsloth import REWARD_FUNCS, get_gsm8k_questions, grpo_config_kwargs
 
     model_dir = str(embedded_model_path())

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from grpo_export.run_export import export_run_in_fresh_process
-from grpo_training.app import app_arguments, print_run_summary, train_in_fresh_process
+from grpo_training.cli.app import app_arguments, print_run_summary, train_in_fresh_process
 from grpo_training.clean_errors import exits_cleanly
 
 APP_DIR = Path(__file__).resolve().parent

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from grpo_training.backends import select_backend
+from grpo_training.model.backends import select_backend
 from grpo_training.config import recipe_from_dict
-from grpo_training.lora_targets import LoraTargetError, resolve_target_modules, unmatched_targets
-from grpo_training.run import load_model
+from grpo_training.model.lora_targets import LoraTargetError, resolve_target_modules, unmatched_targets
+from grpo_training.run.grpo import load_model
 from tiny_model import build_tiny_model, tiny_recipe
 
 
@@ -17,7 +17,7 @@ def tiny_phi3_dir(tmp_path_factory):
     import torch
     from transformers import AutoTokenizer, Phi3Config, Phi3ForCausalLM
 
-    from grpo_training.embedded import embedded_model_path
+    from grpo_training.model.embedded import embedded_model_path
 
     folder = tmp_path_factory.mktemp("phi3") / "model"
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_path())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from grpo_training.backends import select_backend
+from grpo_training.model.backends import select_backend
 from grpo_training.config import recipe_from_dict
 from grpo_training.preflight.longest_first import longest_first
 from grpo_training.prepare import build_reward_funcs, prepare_data, with_prefill
-from grpo_training.run import build_trainer, load_model, train
+from grpo_training.run.grpo import build_trainer, load_model, train
 from tiny_model import build_tiny_model, tiny_recipe
 
 

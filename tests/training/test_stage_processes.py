@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grpo_training.app import run_stage_process
+from grpo_training.cli.app import run_stage_process
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups and PR_SET_PDEATHSIG")
@@ -73,7 +73,7 @@ def test_a_stage_and_what_it_started_end_with_a_signalled_parent(tmp_path, how):
     """)
     parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys
-        from grpo_training.app import run_stage_process
+        from grpo_training.cli.app import run_stage_process
         run_stage_process([sys.executable, "-c", {stage!r}])
     """)])
     deadline = time.monotonic() + 60

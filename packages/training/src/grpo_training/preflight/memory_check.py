@@ -22,7 +22,7 @@ from grpo_training.preflight.memory_sizes import GIB, parse_memory_size
 from grpo_training.recipe_errors import RecipeError
 
 if TYPE_CHECKING:
-    from grpo_training.backends import BackendChoice
+    from grpo_training.model.backends import BackendChoice
     from grpo_training.recipe_sections import Recipe
 
 logger = logging.getLogger("grpo_training.run")  # the run's logger: the plan belongs to the run's log

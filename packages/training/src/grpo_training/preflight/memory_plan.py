@@ -121,7 +121,7 @@ def read_model_shape(recipe: Recipe) -> ModelShape:
 
     name = recipe.model.name
     if not name:
-        from grpo_training.embedded import embedded_model_path
+        from grpo_training.model.embedded import embedded_model_path
 
         name = str(embedded_model_path())
     try:

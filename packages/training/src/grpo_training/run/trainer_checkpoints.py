@@ -28,7 +28,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from grpo_training.atomic_files import write_atomically
-from grpo_training.run_folders import umask_modes
+from grpo_training.run.folders import umask_modes
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The steps of a GRPO run between data and LoRA: load the model, build the trainer, log the summary,
-start SwanLab, train (resuming from the newest complete checkpoint). `grpo_training.run.run_grpo` calls
+start SwanLab, train (resuming from the newest complete checkpoint). `grpo_training.run.grpo.run_grpo` calls
 them in that order; an app script can call them one by one, as the tutorial does.
 """
 
@@ -11,18 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from grpo_training import distributed
-from grpo_training.backends import BackendChoice, build_grpo_trainer, select_backend
-from grpo_training.backends import load_model as backend_load_model
-from grpo_training.checkpoints import (
+from grpo_training.model.backends import BackendChoice, build_grpo_trainer, select_backend
+from grpo_training.model.backends import load_model as backend_load_model
+from grpo_training.run.trainer_checkpoints import (
     CheckpointMarker,
     find_resumable_checkpoint,
     quarantine_incomplete,
     step_of_checkpoint,
 )
 from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
-from grpo_training.hub_inputs import hub_errors_named
-from grpo_training.model_card import no_trl_card
-from grpo_training.monitoring import CompletionSampler, MetricsRecorder, ProgressBar, truncate_metrics
+from grpo_training.run.hub_inputs import hub_errors_named
+from grpo_training.run.model_card import no_trl_card
+from grpo_training.run.monitoring import CompletionSampler, MetricsRecorder, ProgressBar, truncate_metrics
 from grpo_training.preflight import MemoryPlan, check_memory
 from grpo_training.preflight.longest_first import put_longest_first
 from grpo_training.prepare import PreparedData, build_reward_funcs

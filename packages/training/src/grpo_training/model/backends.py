@@ -3,7 +3,7 @@
 `select_backend` picks one (auto: unsloth when CUDA is available and unsloth importable, else trl)
 and logs the choice in one line. Nothing here imports unsloth or vllm unless the unsloth backend
 is chosen; Unsloth must be imported before trl to patch it, so scripts call `select_backend(...,
-import_early=True)` before importing `grpo_training.run` (the CLI does).
+import_early=True)` before importing `grpo_training.run.grpo` (the CLI does).
 
 Example:
     >>> select_backend("trl").name
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grpo_training.lora_targets import check_lora_targets, resolve_target_modules
-from grpo_training.run_folders import umask_modes
+from grpo_training.model.lora_targets import check_lora_targets, resolve_target_modules
+from grpo_training.run.folders import umask_modes
 
 if TYPE_CHECKING:
     from grpo_training.config import Recipe
@@ -100,7 +100,7 @@ def resolve_model_name(recipe: Recipe, cuda: bool) -> str:
     """`model.name`, or the embedded SmolLM2-135M-Instruct folder when none is given."""
     if recipe.model.name:
         return recipe.model.name
-    from grpo_training.embedded import embedded_model_path
+    from grpo_training.model.embedded import embedded_model_path
 
     if cuda:
         logger.warning("model.name is not set: using the embedded SmolLM2-135M-Instruct even though a GPU is present")
@@ -293,7 +293,7 @@ def save_lora(model: Any, tokenizer: Any, lora_dir: str | Path, state_dict: dict
     Not a twin of `grpo_export.save_lora`, which the export package keeps for a standalone export: that one
     also checks the saved tensors against the model, writes an export marker and refuses to replace a folder
     no export wrote, and takes no gathered `state_dict`. This one writes the run's own `lora/` (checked
-    afterwards by `grpo_training.trained_lora.verify_lora_trained`); training never imports the export package.
+    afterwards by `grpo_training.run.lora.verify_lora_trained`); training never imports the export package.
     """
     lora_dir = Path(lora_dir)
     lora_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grpo_training.backends import cuda_available
+from grpo_training.model.backends import cuda_available
 from grpo_training.clean_errors import StageProcessFailed
 from grpo_training.recipe_files import DEMO_RECIPE
 
 if TYPE_CHECKING:
     from grpo_training.config import Recipe
 
-logger = logging.getLogger("grpo_training.app")
+logger = logging.getLogger("grpo_training.cli.app")
 
 RECIPE_FILE = "recipe.yaml"
 DEMO_RECIPE_FILE = "recipe_demo.yaml"
@@ -154,7 +154,7 @@ def training_command(args: argparse.Namespace, app_dir: Path, result_file: Path)
     """The `python -m grpo_training train` command line for an app's arguments (reads no recipe).
 
     With `--resume RUN_DIR` the training process continues the run with its own `recipe.yaml` and only the
-    `--set` overrides that are safe mid-run (`grpo_training.resume`); `--demo` then changes nothing.
+    `--set` overrides that are safe mid-run (`grpo_training.run.resume`); `--demo` then changes nothing.
 
     Example:
         >>> args = app_argument_parser("x").parse_args(["--demo", "--set", "grpo.max_steps=2"])
@@ -307,7 +307,7 @@ def base_model_path(recipe: Recipe) -> str:
     """
     if recipe.model.name:
         return recipe.model.name
-    from grpo_training.embedded import embedded_model_path
+    from grpo_training.model.embedded import embedded_model_path
 
     return str(embedded_model_path())
 

@@ -39,24 +39,24 @@ from typing import Any
 
 from grpo_training import distributed
 from grpo_training.atomic_files import write_atomically
-from grpo_training.backends import BackendChoice, select_backend
-from grpo_training.hub_inputs import check_hub_inputs
-from grpo_training.model_card import write_model_card
+from grpo_training.model.backends import BackendChoice, select_backend
+from grpo_training.run.hub_inputs import check_hub_inputs
+from grpo_training.run.model_card import write_model_card
 from grpo_training.preflight import check_memory
 from grpo_training.preflight.learning_signal import LearningSignal, check_learning_signal
-from grpo_training.monitoring import plot_reward_curve, read_metrics
+from grpo_training.run.monitoring import plot_reward_curve, read_metrics
 from grpo_training.prepare import PreparedData, build_reward_funcs, load_prompts, prepare_data, with_prefill
 from grpo_training.recipe_loading import dump_recipe
 from grpo_training.recipe_sections import Recipe
-from grpo_training.resume import check_resumed_recipe
-from grpo_training.run_folders import make_run_dir, make_shared_run_dir, release_run_folder
-from grpo_training.run_logging import quiet_replica_logging, setup_logging, teardown_logging
-from grpo_training.run_memory import release_accelerator_memory, shutdown_vllm
-from grpo_training.run_steps import build_trainer, load_model, log_run_summary, start_swanlab, train
-from grpo_training.trained_lora import LoraNotTrainedError, save_trained_lora, verify_lora_trained
+from grpo_training.run.resume import check_resumed_recipe
+from grpo_training.run.folders import make_run_dir, make_shared_run_dir, release_run_folder
+from grpo_training.run.logs import quiet_replica_logging, setup_logging, teardown_logging
+from grpo_training.run.memory import release_accelerator_memory, shutdown_vllm
+from grpo_training.run.steps import build_trainer, load_model, log_run_summary, start_swanlab, train
+from grpo_training.run.lora import LoraNotTrainedError, save_trained_lora, verify_lora_trained
 
 # The steps live in modules of their own; they are imported here by name so that `run_grpo` looks them up in
-# this module (a test may replace `run.load_model`) and so that `from grpo_training.run import ...` keeps working.
+# this module (a test may replace `run.load_model`).
 __all__ = [
     "LoraNotTrainedError", "RunResult", "build_trainer", "evaluate_model", "load_model", "log_evaluation_skipped",
     "log_run_summary", "make_run_dir", "make_shared_run_dir", "quiet_replica_logging", "release_accelerator_memory",
@@ -110,7 +110,7 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
     Args:
         recipe: from `load_recipe`.
         resume_from: an existing run folder to continue from its newest usable checkpoint; `recipe` must be
-            its recorded one (`grpo_training.resume.load_resume_recipe`), changed only where safe.
+            its recorded one (`grpo_training.run.resume.load_resume_recipe`), changed only where safe.
         backend: overrides `run.backend` ("auto", "trl", "unsloth").
 
     Returns:

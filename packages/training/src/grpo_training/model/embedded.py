@@ -33,7 +33,7 @@ from typing import IO
 from filelock import FileLock
 
 from grpo_training.atomic_files import write_atomically
-from grpo_training.run_folders import umask_modes
+from grpo_training.run.folders import umask_modes
 
 logger = logging.getLogger(__name__)
 
