@@ -19,7 +19,7 @@ import numpy as np
 from transformers import AutoTokenizer
 
 from grpo_data import XML_SYSTEM_PROMPT, filter_by_prompt_length, load_gsm8k, synthetic_gsm8k
-from grpo_training.model.embedded import embedded_model_path
+from grpo_training.embedded import embedded_model_path
 
 REPO = Path(__file__).resolve().parents[1]
 GSM8K_TRAIN = REPO.parent / "shared" / "data" / "gsm8k" / "train.jsonl"

@@ -107,7 +107,7 @@ def prepare(qwen_tiktoken: str | None, gsm8k: Path) -> None:
     GGUF into `.carry-gN/` itself."""
     from transformers import AutoTokenizer
 
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
 
     CARRY.mkdir(exist_ok=True)
     AutoTokenizer.from_pretrained(embedded_model_path()).save_pretrained(CARRY / "tok-smollm2")
@@ -532,7 +532,7 @@ def embedded(cli: argparse.Namespace) -> None:
 
     select_backend("unsloth", import_early=True)
     from grpo_training.config import DEMO_RECIPE, load_recipe
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
     from grpo_training.run.grpo import run_grpo
 
     overrides = [f"model.name={embedded_model_path()}", "run.backend=unsloth", "run.report_to=none",

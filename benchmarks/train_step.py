@@ -53,7 +53,7 @@ def run_bare(steps: int) -> dict:
     from grpo_data import XML_SYSTEM_PROMPT, load_gsm8k, synthetic_gsm8k
     from grpo_rewards import get_reward_funcs
     from grpo_training import DEMO_RECIPE, load_recipe
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
 
     recipe = load_recipe(DEMO_RECIPE)  # read only for its values, so both sides use the same ones
     grpo, lora, data = recipe.grpo, recipe.lora, recipe.data

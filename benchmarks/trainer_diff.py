@@ -34,7 +34,7 @@ def main() -> None:
     from trl import GRPOConfig, GRPOTrainer
 
     import gpu_grpo
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
     from grpo_training.prepare import prepare_data, with_prefill
     from grpo_training.run.grpo import build_trainer, load_model, make_run_dir
     from tutorial1_raw_unsloth import REWARD_FUNCS, get_gsm8k_questions, grpo_config_kwargs

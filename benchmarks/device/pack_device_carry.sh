@@ -28,7 +28,7 @@ tar cf - -C "$work" site | xz -T2 -9 > .carry-site/site.tar.xz
 tar cf - -C "$work" vsite | xz -T2 -9 | split -b 60M -d - "$work/vpart"
 i=1
 for f in "$work"/vpart*; do mkdir -p ".carry-v$i" && mv "$f" ".carry-v$i/vsite.tar.xz.part$(printf %02d $i)"; i=$((i + 1)); done
-gguf=${SMOLLM2_GGUF:-$(hatch run python -c "from grpo_training.model.embedded import embedded_gguf_path; print(embedded_gguf_path())" | tail -1)}
+gguf=${SMOLLM2_GGUF:-$(hatch run python -c "from grpo_training.embedded import embedded_gguf_path; print(embedded_gguf_path())" | tail -1)}
 split -b 50M -d "$gguf" "$work/gpart"
 i=1
 for f in "$work"/gpart*; do mkdir -p ".carry-g$i" && mv "$f" ".carry-g$i/chunk$(printf %02d $i)"; i=$((i + 1)); done

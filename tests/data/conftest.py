@@ -14,5 +14,5 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def smollm2_tokenizer():
     """SmolLM2-135M-Instruct's tokenizer (with its chat template), from the embedded model cache."""
     transformers = pytest.importorskip("transformers")
-    embedded = pytest.importorskip("grpo_training.model.embedded")
+    embedded = pytest.importorskip("grpo_training.embedded")
     return transformers.AutoTokenizer.from_pretrained(embedded.embedded_model_path())

@@ -19,7 +19,7 @@ TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj"
 
 @pytest.fixture(scope="session")
 def embedded_dir() -> Path:
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
 
     return embedded_model_path()
 

@@ -42,7 +42,7 @@ def dapo_files(train_rows: int = 96) -> dict[str, bytes]:
 
 def serve_journey_repos(hub) -> None:
     """Add the model and both dataset repos to a running `HubStandIn`."""
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
 
     hub.add_folder(MODEL_REPO, embedded_model_path())
     hub.add_repo(GSM8K_REPO, gsm8k_files(), repo_type="dataset")

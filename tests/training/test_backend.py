@@ -11,7 +11,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from grpo_training.model.backends import BackendError, select_backend
-from grpo_training.model.embedded import embedded_model_path
+from grpo_training.embedded import embedded_model_path
 from grpo_training.prepare import with_prefill
 
 needs_cpu_only = pytest.mark.skipif("torch" in sys.modules and __import__("torch").cuda.is_available(),
@@ -31,6 +31,16 @@ def test_auto_selects_trl_on_cpu_and_logs_one_line(caplog):
 def test_unsloth_on_cpu_is_refused_with_the_way_out():
     with pytest.raises(BackendError, match="--backend trl"):
         select_backend("unsloth")
+
+
+def test_unsloth_loading_with_auto_vllm_share_needs_the_preflights_share():
+    from grpo_training.config import Recipe
+    from grpo_training.model.backends import load_model_unsloth
+
+    recipe = Recipe()
+    recipe.model.name, recipe.model.fast_inference, recipe.model.gpu_memory_utilization = "org/model", True, "auto"
+    with pytest.raises(BackendError, match="memory pre-flight"):
+        load_model_unsloth(recipe)
 
 
 def test_unknown_backend_is_refused():

@@ -13,7 +13,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from grpo_training.model.embedded import (
+from grpo_training.embedded import (
     EMBEDDED_FOLDER_REVISION,
     EMBEDDED_MODEL_NAME,
     EOS_TOKEN,
@@ -117,7 +117,7 @@ def _materialise_in(cache: str) -> str:
 _CRASH_MID_BUILD = """
 import os, sys
 from pathlib import Path
-import grpo_training.model.embedded as embedded
+import grpo_training.embedded as embedded
 
 def write_half_then_die(gguf_file, out_dir):
     (Path(out_dir) / "model.safetensors").write_bytes(b"partial")

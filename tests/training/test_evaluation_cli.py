@@ -9,7 +9,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
 
-from grpo_training.model.embedded import embedded_model_path
+from grpo_training.embedded import embedded_model_path
 from grpo_training.evaluation.cli import main_eval, main_generate
 
 

@@ -8,7 +8,7 @@ from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from grpo_data import XML_SYSTEM_PROMPT, load_gsm8k, synthetic_gsm8k
-from grpo_training.model.embedded import embedded_model_path
+from grpo_training.embedded import embedded_model_path
 from grpo_training.evaluation import SamplingSettings, adapter_disabled, evaluate
 from grpo_training.evaluation.evaluate import _render, _with_prefill
 from grpo_training.evaluation.loading import load_for_inference

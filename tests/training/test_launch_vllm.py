@@ -31,7 +31,7 @@ def test_server_mode_runs_trl_vllm_serve_on_its_gpu_and_accelerate_on_the_others
     from accelerate.commands.launch import launch_command_parser
     from trl.scripts.vllm_serve import build_command, make_parser
 
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
     from grpo_training.cli.train import build_train_parser, load_train_recipe, main_train
 
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)

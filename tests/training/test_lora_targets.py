@@ -17,7 +17,7 @@ def tiny_phi3_dir(tmp_path_factory):
     import torch
     from transformers import AutoTokenizer, Phi3Config, Phi3ForCausalLM
 
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
 
     folder = tmp_path_factory.mktemp("phi3") / "model"
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_path())

@@ -9,7 +9,7 @@ from grpo_training.cli import main as cli
 from grpo_training.config import RecipeError, load_recipe, recipe_from_dict
 from grpo_training.preflight import ModelShape, parse_memory_size, plan_memory, read_model_shape
 from grpo_training.preflight.memory_plan import tiny_llama_config
-from grpo_training.preflight.memory_sizes import GIB
+from grpo_training.memory_sizes import GIB
 from tiny_model import build_tiny_model, tiny_recipe, write_recipe
 
 

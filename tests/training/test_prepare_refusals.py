@@ -42,7 +42,7 @@ def test_more_held_out_rows_than_the_file_has_is_refused_before_the_model(tmp_pa
 def test_one_enormous_prompt_is_dropped_and_counted_not_made_the_budget(tmp_path):
     from transformers import AutoTokenizer
 
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
 
     enormous = {"question": "How many apples? " + "apple " * 3000, "answer": "#### 1"}
     source = write_jsonl(tmp_path / "train.jsonl", good_rows(20) + [enormous])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from transformers import AutoTokenizer
 
-from grpo_training.model.embedded import embedded_model_path
+from grpo_training.embedded import embedded_model_path
 from grpo_training.reasoning_tokens import ReasoningTokens, find_reasoning_tokens
 
 

@@ -12,7 +12,7 @@ def build_tiny_model(folder: Path) -> Path:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
 
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_path())
     config = LlamaConfig(

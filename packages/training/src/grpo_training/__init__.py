@@ -36,7 +36,7 @@ _EXPORTS = {
     "RunResult": "grpo_training.run.grpo",
     "LoraNotTrainedError": "grpo_training.run.grpo",
     "find_resumable_checkpoint": "grpo_training.run.trainer_checkpoints",
-    "embedded_model_path": "grpo_training.model.embedded",
+    "embedded_model_path": "grpo_training.embedded",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -50,7 +50,7 @@ def find_reasoning_tokens(tokenizer: Any) -> ReasoningTokens:
         The markers found (see `ReasoningTokens`).
 
     Example:
-        >>> from grpo_training.model.embedded import embedded_model_path
+        >>> from grpo_training.embedded import embedded_model_path
         >>> from transformers import AutoTokenizer
         >>> tokens = find_reasoning_tokens(AutoTokenizer.from_pretrained(embedded_model_path()))
         >>> (tokens.reasoning_start, tokens.reasoning_end, tokens.from_vocabulary)

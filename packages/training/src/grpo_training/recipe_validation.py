@@ -109,7 +109,7 @@ def _check_choices(recipe: Recipe) -> None:
         raise RecipeError(f"model.gpu_memory_utilization: {recipe.model.gpu_memory_utilization!r}; expected auto or "
                           "a fraction in (0, 1]")
     if recipe.model.gpu_memory is not None:
-        from grpo_training.preflight.memory_sizes import parse_memory_size
+        from grpo_training.memory_sizes import parse_memory_size
 
         try:
             parse_memory_size(recipe.model.gpu_memory)

@@ -307,7 +307,7 @@ def base_model_path(recipe: Recipe) -> str:
     """
     if recipe.model.name:
         return recipe.model.name
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
 
     return str(embedded_model_path())
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from grpo_training.model.embedded import embedded_model_path
+from grpo_training.embedded import embedded_model_path
 
 logger = logging.getLogger(__name__)
 

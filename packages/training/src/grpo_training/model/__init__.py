@@ -1,1 +1,1 @@
-"""The model side of a run: the two backends (Unsloth, TRL + PEFT), LoRA targets and the embedded CPU model."""
+"""The model side of a run: the two backends (Unsloth, TRL + PEFT) that load a model with its LoRA, and the LoRA targets."""

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grpo_training.model.lora_targets import check_lora_targets, resolve_target_modules
-from grpo_training.run.folders import umask_modes
+from grpo_training.atomic_files import umask_modes
 
 if TYPE_CHECKING:
-    from grpo_training.config import Recipe
+    from grpo_training.recipe_sections import Recipe
     from grpo_training.grpo_args import GRPOArgsPlan
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def resolve_model_name(recipe: Recipe, cuda: bool) -> str:
     """`model.name`, or the embedded SmolLM2-135M-Instruct folder when none is given."""
     if recipe.model.name:
         return recipe.model.name
-    from grpo_training.model.embedded import embedded_model_path
+    from grpo_training.embedded import embedded_model_path
 
     if cuda:
         logger.warning("model.name is not set: using the embedded SmolLM2-135M-Instruct even though a GPU is present")
@@ -177,11 +177,14 @@ def load_model_unsloth(recipe: Recipe, gpu_memory_utilization: float | None = No
     """Unsloth: `FastLanguageModel` (or `FastModel` for Gemma-3) + `get_peft_model`, vLLM when installed.
 
     `gpu_memory_utilization`: vLLM's share as the memory pre-flight chose it (`grpo_training.preflight`); None = the
-    recipe's fraction, or for `auto` the pre-flight's choice, planned here."""
+    recipe's fraction (with `auto` the caller must pass the pre-flight's choice: `run.steps.load_model` does)."""
+    model_cfg, lora = recipe.model, recipe.lora
+    if gpu_memory_utilization is None and model_cfg.gpu_memory_utilization == "auto" and model_cfg.fast_inference:
+        raise BackendError("model.gpu_memory_utilization is auto: pass the share the memory pre-flight chose "
+                           "(`grpo_training.preflight.check_memory(...).vllm_share`)")
     import unsloth  # noqa: F401  (before trl; a no-op when select_backend imported it already)
     from unsloth import FastLanguageModel, FastModel
 
-    model_cfg, lora = recipe.model, recipe.lora
     if not model_cfg.name:
         raise BackendError("model.name is required on the unsloth backend (the embedded model is for CPUs)")
     fast_inference = model_cfg.fast_inference
@@ -196,10 +199,6 @@ def load_model_unsloth(recipe: Recipe, gpu_memory_utilization: float | None = No
         "trust_remote_code": model_cfg.trust_remote_code,
     }
     if fast_inference:
-        if gpu_memory_utilization is None and model_cfg.gpu_memory_utilization == "auto":
-            from grpo_training.preflight import check_memory
-
-            gpu_memory_utilization = check_memory(recipe, BackendChoice("unsloth", "", True)).vllm_share
         load_kwargs.update(
             fast_inference=True,
             max_lora_rank=model_cfg.max_lora_rank or lora.r,

@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from grpo_training.preflight.memory_sizes import GIB
+from grpo_training.memory_sizes import GIB
 
 if TYPE_CHECKING:
     from grpo_training.recipe_sections import Recipe
@@ -121,7 +121,7 @@ def read_model_shape(recipe: Recipe) -> ModelShape:
 
     name = recipe.model.name
     if not name:
-        from grpo_training.model.embedded import embedded_model_path
+        from grpo_training.embedded import embedded_model_path
 
         name = str(embedded_model_path())
     try:

@@ -1,6 +1,5 @@
 """Run folders: reserving one atomically, so that two launches never share one (`make_run_dir`, and
-`make_shared_run_dir` under `accelerate launch`), locking it while a process trains in it, and giving staged
-folders the umask's modes.
+`make_shared_run_dir` under `accelerate launch`) and locking it while a process trains in it.
 
 Checking that a folder is absent and then creating it leaves a gap in which a second launch (the
 same recipe started twice in the same second, or two `accelerate launch` jobs) makes the same
@@ -213,48 +212,3 @@ def make_shared_run_dir(recipe: Recipe, resume_from: str | Path | None = None) -
         raise RuntimeError(f"the main process could not make the run folder ({value})")
     recipe.run.name = name
     return Path(value)
-
-
-def current_umask() -> int:
-    """The process's umask, read without changing it where the system allows (Linux: /proc/self/status;
-    elsewhere it is set and restored at once).
-
-    Example:
-        >>> 0 <= current_umask() <= 0o777
-        True
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def umask_modes(folder: str | Path) -> Path:
-    """Give `folder`, and every folder and file in it, the mode a plain `mkdir` / `open` would have given
-    them under the process's umask (0o777 / 0o666 less the umask; files executable by their owner keep
-    the execute bits). Call it on a staging folder before renaming it into place: `tempfile.mkdtemp`
-    makes the folder private (0o700), and safetensors >= 0.8 writes its files private (0o600) whatever the
-    umask (safetensors/safetensors#782), so the final folder would keep those modes. Links are left alone.
-
-    Example:
-        >>> import tempfile
-        >>> folder = umask_modes(tempfile.mkdtemp())
-        >>> oct(folder.stat().st_mode & 0o777) == oct(0o777 & ~current_umask())
-        True
-    """
-    folder = Path(folder)
-    mask = current_umask()
-    for path in [folder, *folder.rglob("*")]:
-        if path.is_symlink():
-            continue
-        if path.is_dir() or path.stat().st_mode & 0o100:
-            path.chmod(0o777 & ~mask)
-        else:
-            path.chmod(0o666 & ~mask)
-    return folder

@@ -130,7 +130,7 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
     try:
         choice = _open_run(recipe, run_dir, resume_from, backend, main)
         loaded = load_prompts(recipe)  # before the model: a data source with no usable row fails in seconds
-        memory = check_memory(recipe, choice)  # before the model: a recipe that cannot fit fails here
+        memory = check_memory(recipe, choice.name, choice.cuda)  # before the model: a recipe that cannot fit fails here
         logger.info("Stage: loading the model (%s backend)", choice.name)
         model, tokenizer = load_model(recipe, choice, memory)
         train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)

@@ -61,7 +61,7 @@ def model_card(run_dir: Path, recipe: Recipe, reports: Sequence[Any] = ()) -> st
         "## Base model",
         "",
         f"- {base}" + ("" if recipe.model.name else " (the toolkit's built-in model: "
-                       "`grpo_training.model.embedded.embedded_model_path()`)"),
+                       "`grpo_training.embedded.embedded_model_path()`)"),
         "",
         "## Data",
         "",
@@ -89,7 +89,7 @@ def model_card(run_dir: Path, recipe: Recipe, reports: Sequence[Any] = ()) -> st
         "```python",
         "from peft import PeftModel",
         "from transformers import AutoModelForCausalLM, AutoTokenizer",
-        *([] if recipe.model.name else ["from grpo_training.model.embedded import embedded_model_path"]),
+        *([] if recipe.model.name else ["from grpo_training.embedded import embedded_model_path"]),
         "",
         f"base = {load_base}",
         f'tokenizer = AutoTokenizer.from_pretrained("{lora}")',

@@ -40,7 +40,7 @@ def load_model(recipe: Recipe, backend: BackendChoice | None = None,
     recipe that cannot fit is refused before loading and vLLM gets the share it chose."""
     backend = backend or select_backend(recipe.run.backend)
     with hub_errors_named("download the model", recipe.model.name):
-        memory = memory or check_memory(recipe, backend)
+        memory = memory or check_memory(recipe, backend.name, backend.cuda)
         model, tokenizer = backend_load_model(recipe, backend, memory.vllm_share)
     trainable, total = model.get_nb_trainable_parameters()
     logger.info("Model: %s | trainable parameters %s of %s (%.2f%%)", getattr(model.config, "_name_or_path", "?"),
