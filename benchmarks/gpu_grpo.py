@@ -231,7 +231,8 @@ def worker_wrapper(cli: argparse.Namespace) -> None:
     choice = select_backend("unsloth", import_early=True)
     from grpo_training.model.lora_targets import adapted_module_names
     from grpo_training.prepare import prepare_data, with_prefill
-    from grpo_training.run.grpo import build_trainer, load_model, make_run_dir
+    from grpo_training.run.folders import make_run_dir
+    from grpo_training.run.steps import build_trainer, load_model
 
     from gpu_timing import StepClock, sample_memory, sample_stacks, time_rollouts, write_measurement
 

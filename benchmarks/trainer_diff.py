@@ -36,7 +36,8 @@ def main() -> None:
     import gpu_grpo
     from grpo_training.embedded import embedded_model_path
     from grpo_training.prepare import prepare_data, with_prefill
-    from grpo_training.run.grpo import build_trainer, load_model, make_run_dir
+    from grpo_training.run.folders import make_run_dir
+    from grpo_training.run.steps import build_trainer, load_model
     from tutorial1_raw_unsloth import REWARD_FUNCS, get_gsm8k_questions, grpo_config_kwargs
 
     model_dir = str(embedded_model_path())

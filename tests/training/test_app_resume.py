@@ -116,7 +116,7 @@ def test_apps_print_the_clis_one_line_errors(argv, message, capfd):
 
 def test_an_untrained_lora_is_a_clean_error_too(capsys):
     from grpo_training.clean_errors import exits_cleanly
-    from grpo_training.run.grpo import LoraNotTrainedError
+    from grpo_training.run.lora import LoraNotTrainedError
 
     @exits_cleanly
     def main():

@@ -87,7 +87,7 @@ def test_an_untrained_adapter_fails_the_lora_check(tmp_path):
     from tiny_model import build_tiny_model
     from transformers import AutoModelForCausalLM
 
-    from grpo_training.run.grpo import LoraNotTrainedError, verify_lora_trained
+    from grpo_training.run.lora import LoraNotTrainedError, verify_lora_trained
 
     model_dir = build_tiny_model(tmp_path / "tiny")
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir),

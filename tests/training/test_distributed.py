@@ -18,7 +18,7 @@ import yaml
 from grpo_training.run.trainer_checkpoints import COMPLETE_MARKER
 from grpo_training.cli.launch import ACCELERATE_CONFIGS, accelerate_config_path, build_launch_command
 from grpo_training.run.monitoring import read_metrics
-from grpo_training.run.grpo import verify_lora_trained
+from grpo_training.run.lora import verify_lora_trained
 from tiny_model import build_tiny_model, tiny_recipe, write_recipe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def _make_run_dir_on_this_rank(output_dir: str, results_dir: str) -> None:
 
     from grpo_training import distributed
     from grpo_training.config import Recipe
-    from grpo_training.run.grpo import make_shared_run_dir
+    from grpo_training.run.folders import make_shared_run_dir
 
     rank = distributed.process_index()
     real_strftime = time.strftime

@@ -21,7 +21,7 @@ from grpo_training.config import DEMO_RECIPE
 from grpo_training.cli.launch import build_launch_command
 from grpo_training.cli.launch_vllm import stop_process_tree
 from grpo_training.run.monitoring import read_metrics
-from grpo_training.run.grpo import verify_lora_trained
+from grpo_training.run.lora import verify_lora_trained
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 300

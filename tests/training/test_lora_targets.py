@@ -7,7 +7,7 @@ import pytest
 from grpo_training.model.backends import select_backend
 from grpo_training.config import recipe_from_dict
 from grpo_training.model.lora_targets import LoraTargetError, resolve_target_modules, unmatched_targets
-from grpo_training.run.grpo import load_model
+from grpo_training.run.steps import load_model
 from tiny_model import build_tiny_model, tiny_recipe
 
 

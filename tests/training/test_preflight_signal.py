@@ -76,7 +76,7 @@ def test_allow_flat_rewards_goes_on_with_a_warning(tiny_dir, tmp_path, caplog):
     from grpo_training.model.backends import select_backend
     from grpo_training.preflight.learning_signal import check_learning_signal
     from grpo_training.prepare import prepare_data, with_prefill
-    from grpo_training.run.grpo import load_model
+    from grpo_training.run.steps import load_model
 
     recipe = recipe_from_dict(tiny_recipe(tiny_dir, tmp_path, rewards={"funcs": ["strict_format"]},
                                           run={"signal_check_prompts": 1, "allow_flat_rewards": True}))
@@ -113,7 +113,7 @@ def test_the_demo_recipe_passes_the_learning_signal_check(tmp_path):
     from grpo_training.model.backends import select_backend
     from grpo_training.preflight.learning_signal import check_learning_signal
     from grpo_training.prepare import prepare_data, with_prefill
-    from grpo_training.run.grpo import load_model
+    from grpo_training.run.steps import load_model
 
     recipe = load_recipe(DEMO_RECIPE, ["run.signal_check_prompts=2", "run.report_to=none",
                                        f"run.output_dir={tmp_path}"])

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from grpo_training.config import DEMO_RECIPE, load_recipe
-from grpo_training.run.grpo import make_run_dir
+from grpo_training.run.folders import make_run_dir
 from grpo_training.run.folders import LOCK_FILE
 
 

@@ -9,7 +9,8 @@ import pytest
 from grpo_training.config import recipe_from_dict
 from grpo_training.run.monitoring import plot_reward_curve, read_metrics
 from grpo_training.prepare import build_reward_funcs, prepare_data, with_prefill
-from grpo_training.run.grpo import build_trainer, load_model, setup_logging, teardown_logging, train
+from grpo_training.run.logs import setup_logging, teardown_logging
+from grpo_training.run.steps import build_trainer, load_model
 from grpo_training.model.backends import select_backend
 from tiny_model import build_tiny_model, tiny_recipe
 
@@ -38,7 +39,7 @@ def test_one_step_rewards_see_text_after_the_prefill(tiny_dir, tmp_path):
         rewards = [recorder, *build_reward_funcs(recipe, tokenizer)]
         trainer, plan = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, backend, reward_funcs=rewards)
         assert any("raised to 4" in notice for notice in plan.notices)  # batch 2 < 4 generations
-        train(trainer, run_dir)
+        trainer.train()
     finally:
         teardown_logging(handler)
 

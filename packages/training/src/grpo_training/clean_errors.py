@@ -37,7 +37,7 @@ USER_ERRORS: dict[str, tuple[str, ...]] = {
     "grpo_training.recipe_errors": ("RecipeError",),
     "grpo_training.run.resume": ("ResumeError",),
     "grpo_training.model.backends": ("BackendError",),
-    "grpo_training.run.lora": ("LoraNotTrainedError",),  # re-exported by grpo_training.run.grpo
+    "grpo_training.run.lora": ("LoraNotTrainedError",),
     "grpo_training.evaluation.loading": ("AdapterMismatchError",),
     "grpo_data.errors": ("DataFormatError", "DataSourceError"),
     "grpo_export.errors": ("ExportError",),  # by name only: training never imports the export package

@@ -1,6 +1,6 @@
-"""The steps of a GRPO run between data and LoRA: load the model, build the trainer, log the summary,
-start SwanLab, train (resuming from the newest complete checkpoint). `grpo_training.run.grpo.run_grpo` calls
-them in that order; an app script can call them one by one, as the tutorial does.
+"""The steps of a GRPO run between data and LoRA: load the model (with its LoRA), build the trainer, log the
+summary, start SwanLab, and find the checkpoint a resumed run continues from. `grpo_training.run.grpo.run_grpo`
+calls them in that order.
 """
 
 from __future__ import annotations
@@ -123,23 +123,20 @@ def start_swanlab(recipe: Recipe, run_dir: Path, report_to: list[str]) -> Any:
     return run
 
 
-def train(trainer: Any, run_dir: Path, *, resume: bool = False) -> Any:
-    """Train; when resuming, continue from the newest complete checkpoint (optimizer, scheduler, RNG, step)."""
-    checkpoint = None
-    if resume:
-        main = distributed.is_main_process()  # several processes: the main one tidies, then all read
-        if main:
-            quarantine_incomplete(run_dir)
-        distributed.wait_for_everyone()
-        checkpoint = find_resumable_checkpoint(run_dir)
-        if checkpoint is None:
-            logger.info("Resume: no complete checkpoint in %s; starting from step 0", run_dir)
-            if main:
-                truncate_metrics(run_dir / "metrics.jsonl", 0)
-        else:
-            step = step_of_checkpoint(checkpoint)
-            logger.info("Resume: from %s (step %d)", checkpoint.name, step)
-            if main:
-                truncate_metrics(run_dir / "metrics.jsonl", step)
-        distributed.wait_for_everyone()
-    return trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+def resume_checkpoint(run_dir: Path) -> str | None:
+    """The newest complete checkpoint of `run_dir` to resume from (optimizer, scheduler, RNG, step), or None to
+    start from step 0. Incomplete checkpoints are set aside first, and metrics.jsonl is cut back to the step
+    the run resumes from."""
+    main = distributed.is_main_process()  # several processes: the main one tidies, then all read
+    if main:
+        quarantine_incomplete(run_dir)
+    distributed.wait_for_everyone()
+    checkpoint = find_resumable_checkpoint(run_dir)
+    if checkpoint is None:
+        logger.info("Resume: no complete checkpoint in %s; starting from step 0", run_dir)
+    else:
+        logger.info("Resume: from %s (step %d)", checkpoint.name, step_of_checkpoint(checkpoint))
+    if main:
+        truncate_metrics(run_dir / "metrics.jsonl", step_of_checkpoint(checkpoint) if checkpoint else 0)
+    distributed.wait_for_everyone()
+    return str(checkpoint) if checkpoint else None
