@@ -1,4 +1,4 @@
-"""Apps at real size (issue 18): one app run (`apps/*/train.py`, training + evaluation + the fresh-process
+"""Apps at real size: one app run (`apps/*/train.py`, training + evaluation + the fresh-process
 export), split into its stages by the `Stage: ...` lines the run logs, with each stage's wall time, peak host
 RSS of the process tree, peak GPU memory of the tree (NVML) and the disk in use when it ended.
 

@@ -1,4 +1,4 @@
-"""Evaluation through vLLM against transformers' generate (issue 18): the same model, rows and sampling, one
+"""Evaluation through vLLM against transformers' generate: the same model, rows and sampling, one
 process, side by side; prints a table of tokens/s and the ratio, writes a results JSON.
 
     python benchmarks/eval_engines.py apps/r1_qwen3_dapo_id/recipe.yaml --set model.name=/tmp/models/qwen3-8b \\

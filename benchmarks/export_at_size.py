@@ -1,4 +1,4 @@
-"""Export at real size (issue 17): each stage of `python -m grpo_export` in its own process, with its wall
+"""Export at real size: each stage of `python -m grpo_export` in its own process, with its wall
 time, peak host memory (RSS of the process tree, sampled every 0.5 s), peak GPU memory (NVML, every process
 of the tree) and the disk it wrote.
 
@@ -8,7 +8,8 @@ of the tree) and the disk it wrote.
     python benchmarks/export_at_size.py smoke WORK_DIR      (a tiny Llama through merge + GGUF f16/q8_0/q4_k_m)
 
 `lora` writes a PEFT adapter for MODEL_DIR with random non-zero B matrices (a trained-looking LoRA: the
-merge changes most weights) without loading the model. The device-side driver is device/export_session.sh.
+merge changes most weights) without loading the model. On a GPU machine without network access,
+`device/install.sh export` runs lora, merged and GGUF as stages (device/README.md).
 """
 
 from __future__ import annotations
@@ -56,14 +57,14 @@ def write_lora(model_dir: Path, out: Path, r: int, alpha: int, targets: list[str
 
 
 def smoke(work: Path) -> None:
-    """A tiny random Llama (widths of 256, the SmolLM2 tokenizer in .devcarry) through the whole export: the
+    """A tiny random Llama (widths of 256, the SmolLM2 tokenizer in .gpu-inputs) through the whole export: the
     device's first minute shows the code paths work before the large runs start."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig
 
     from grpo_export import merge, to_gguf
 
-    tokenizer = AutoTokenizer.from_pretrained(Path(__file__).resolve().parents[1] / ".devcarry" / "tok-smollm2")
+    tokenizer = AutoTokenizer.from_pretrained(Path(__file__).resolve().parents[1] / ".gpu-inputs" / "tok-smollm2")
     config = LlamaConfig(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4,
                          num_key_value_heads=2, vocab_size=len(tokenizer), tie_word_embeddings=True,
                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)

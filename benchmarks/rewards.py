@@ -4,8 +4,8 @@ Both run on the same completions (GSM8K train solutions written as tutorial-1 XM
 ``...</think>answer`` completions, right and wrong answers, broken formats), called the way TRL calls
 them: batches of 8 conversational completions with the ``answer`` column. The language reward is
 also compared with bare ``langid.classify`` on exactly the texts it classifies. Timings are the best
-of several repeats. Goals (issue 2): ours within 2x of the tutorial's function; language within 1.2x
-of bare langid. The peers' rewards (issue 21) are measured beside open-r1's / TRL's verbatim
+of several repeats. Goals: ours within 2x of the tutorial's function; language within 1.2x
+of bare langid. The peers' rewards are measured beside open-r1's / TRL's verbatim
 functions with the same 2x goal, ``compat="tutorial"`` beside the notebooks' functions, and
 ``cosine`` (no peer twin without math-verify) on its own.
 

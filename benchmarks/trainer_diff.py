@@ -41,7 +41,7 @@ def main() -> None:
     from tutorial1_raw_unsloth import REWARD_FUNCS, get_gsm8k_questions, grpo_config_kwargs
 
     model_dir = str(embedded_model_path())
-    data = gpu_grpo.CARRY / "gsm8k_head.jsonl"
+    data = gpu_grpo.INPUTS / "gsm8k_head.jsonl"
     if not data.is_file():
         raise SystemExit(f"{data} is missing: run `gpu_grpo.py prepare` first (it writes the GSM8K head there)")
     settings = dict(gpu_grpo.SETTINGS[cli.settings])

@@ -1,10 +1,9 @@
-"""A reward for runs on random-init weights only (the at-size device runs of `apps_session.sh`): it scores a
+"""A reward for runs on random-init weights only (`install.sh app` adds it to every app's rewards): it scores a
 completion's length in characters, which varies on random text where every tutorial reward is constant.
 
 With constant rewards every GRPO advantage is 0, and at step 1 the policy equals the reference, so the KL term has no
-gradient either: the LoRA stays exactly zero and the app rightly refuses to save it (seen on the Phi-4 shape,
-2026-12-02). This gives the rewards a spread, so the run trains and exports as it would on real weights. Never
-meant for a real model.
+gradient either: the LoRA stays exactly zero and the app rightly refuses to save it. This gives the rewards a
+spread, so the run trains and exports as it would on real weights. Never meant for a real model.
 
     >>> text_length([[{"role": "assistant", "content": "abc"}], [{"role": "assistant", "content": "abcdef"}]])
     [0.003, 0.006]

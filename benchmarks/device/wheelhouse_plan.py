@@ -1,12 +1,12 @@
 """Which wheels an air-gapped GPU machine needs, from pip's report of the resolved GPU stack and the list of what
 that machine already has (`pip list --format=freeze` run there).
 
-A package is carried when the machine lacks it, or when the version it has breaks a requirement that some package
+A package goes into the wheelhouse when the machine lacks it, or when the version it has breaks a requirement that some package
 of the resolved set places on it (markers evaluated for the report's platform and the extras in play); otherwise
 the machine's own version is kept. The four packages of this repository are left out (they are built as wheels
 separately). Writes three files into OUT_DIR:
-  carry.txt     name==version of the wheels to download (the resolved versions)
-  sdists.txt    the subset of carry.txt that the index has only as source archives (built into wheels here)
+  download.txt  name==version of the wheels to download (the resolved versions)
+  sdists.txt    the subset of download.txt that the index has only as source archives (built into wheels here)
   kept.txt      name==version the machine already has and keeps (the offline check downloads these)
 
     python benchmarks/device/wheelhouse_plan.py benchmarks/gpu_stack/resolved-py312.json \
@@ -15,6 +15,7 @@ separately). Writes three files into OUT_DIR:
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -63,7 +64,7 @@ def active_requirements(report: dict) -> dict[str, list[tuple[str, Requirement]]
 
 
 def plan(report: dict, preinstalled: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
-    """(carry, sdists, kept) as name==version lists.
+    """(download, sdists, kept) as name==version lists.
 
     The machine's numpy 2.5 breaks `numpy<2.4`, its certifi is too old only for an extra that is not asked for:
 
@@ -80,7 +81,7 @@ def plan(report: dict, preinstalled: dict[str, str]) -> tuple[list[str], list[st
         ['certifi==2026.1', 'langid==1.1.6', 'numpy==2.3.5']
     """
     requirements = active_requirements(report)
-    carry, sdists, kept = [], [], []
+    download, sdists, kept = [], [], []
     for item in sorted(report["install"], key=lambda i: canonicalize_name(i["metadata"]["name"])):
         name, version = canonicalize_name(item["metadata"]["name"]), item["metadata"]["version"]
         url = item["download_info"]["url"]
@@ -91,23 +92,29 @@ def plan(report: dict, preinstalled: dict[str, str]) -> tuple[list[str], list[st
                                     for _, req in requirements.get(name, [])):
             kept.append(f"{name}=={have}")
             continue
-        carry.append(f"{name}=={version}")
+        download.append(f"{name}=={version}")
         if not url.endswith(".whl"):
             sdists.append(f"{name}=={version}")
-    return carry, sdists, kept
+    return download, sdists, kept
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print(__doc__, file=sys.stderr)
-        return 2
-    report = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    carry, sdists, kept = plan(report, read_freeze(Path(argv[1])))
-    out = Path(argv[2])
-    out.mkdir(parents=True, exist_ok=True)
-    for name, lines in (("carry.txt", carry), ("sdists.txt", sdists), ("kept.txt", kept)):
-        (out / name).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    print(f"{len(carry)} packages to carry ({len(sdists)} as source), {len(kept)} kept from the machine")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("report", type=Path, help="pip's installation report (benchmarks/gpu_stack/resolve.sh)")
+    parser.add_argument("preinstalled", type=Path, help="`pip list --format=freeze` of the GPU machine")
+    parser.add_argument("out_dir", type=Path, help="where download.txt, sdists.txt and kept.txt go")
+    cli = parser.parse_args(argv)
+    for path in (cli.report, cli.preinstalled):
+        if not path.is_file():
+            print(f"error: {path} is not a file", file=sys.stderr)
+            return 2
+    report = json.loads(cli.report.read_text(encoding="utf-8"))
+    download, sdists, kept = plan(report, read_freeze(cli.preinstalled))
+    cli.out_dir.mkdir(parents=True, exist_ok=True)
+    for name, lines in (("download.txt", download), ("sdists.txt", sdists), ("kept.txt", kept)):
+        (cli.out_dir / name).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    print(f"{len(download)} packages to download ({len(sdists)} as source), {len(kept)} kept from the machine")
     return 0
 
 
