@@ -203,8 +203,8 @@ class TrainedRun:
 
 
 def train_in_fresh_process(args: argparse.Namespace, app_dir: Path) -> TrainedRun:
-    """Run an app's steps 1-5 (data, rewards, GRPO, evaluation, LoRA) in a new Python process and return what
-    it reported; its output goes straight to the console. A failure raises `StageProcessFailed` (the process
+    """Run an app's training steps (model, LoRA, data, rewards, GRPO, the saved LoRA, evaluation) in a new Python
+    process and return what it reported; its output goes straight to the console. A failure raises `StageProcessFailed` (the process
     printed its own `error:` line or traceback); `exits_cleanly` turns that into its exit status.
 
     Example:
