@@ -204,8 +204,9 @@ class TrainedRun:
 
 def train_in_fresh_process(args: argparse.Namespace, app_dir: Path) -> TrainedRun:
     """Run an app's training steps (model, LoRA, data, rewards, GRPO, the saved LoRA, evaluation) in a new Python
-    process and return what it reported; its output goes straight to the console. A failure raises `StageProcessFailed` (the process
-    printed its own `error:` line or traceback); `exits_cleanly` turns that into its exit status.
+    process and return what it reported; its output goes straight to the console. A failure raises
+    `StageProcessFailed` (the process printed its own `error:` line or traceback); `exits_cleanly` turns that into
+    its exit status.
 
     Example:
         >>> trained = train_in_fresh_process(app_arguments("x", ["--demo"]), Path("apps/phi4_gsm8k"))  # doctest: +SKIP
