@@ -32,7 +32,7 @@ def write_lora(model_dir: Path, out: Path, r: int, alpha: int, targets: list[str
     import torch
     from safetensors.torch import save_file
 
-    from grpo_export.checkpoint import CheckpointReader
+    from grpo_export.safetensors_files import CheckpointReader
 
     reader = CheckpointReader(model_dir)
     generator = torch.Generator().manual_seed(seed)

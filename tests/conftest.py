@@ -10,11 +10,21 @@ from pathlib import Path
 # (subprocesses inherit it). A test of the online path gives its own process HF_ENDPOINT on loopback and unsets these.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
+# Under pytest-xdist (`hatch run test` runs two workers), each worker and the processes it starts compute on one
+# thread: two workers of two OpenMP threads each on a 2-core machine spin-wait on each other's cores.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GSM8K_FIXTURE = Path(__file__).parent / "data" / "fixtures" / "gsm8k"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first (stable order otherwise): with two workers, the long end-to-end runs start at once
+    instead of leaving one worker alone with the last of them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")

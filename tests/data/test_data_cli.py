@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 
@@ -105,8 +107,27 @@ def test_module_entry_point_runs(tmp_path):
     assert written.column_names == ["prompt", "solution", "template", "operands"]
 
 
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("unshare") is None,
+                    reason="needs Linux's unshare to mount a small disk")
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_full_or_read_only_output_disk_is_one_error_line(tmp_path, read_only):
+    """`--out` on a 64 KB tmpfs (read-only if asked), in a user and mount namespace of its own."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = f"mount -t tmpfs -o size=64k{',ro' if read_only else ''} grpo-test {shlex.quote(str(disk))} || exit 97\n"
+    script += shlex.join([sys.executable, "-m", "grpo_data", "synthetic", "--n", "2000", "--out", str(disk / "out")])
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    if result.returncode == 97:
+        pytest.skip(f"cannot mount a small tmpfs here: {result.stderr.strip()}")
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert str(disk) in lines[0]
+    assert ("read-only file system" if read_only else "no space left") in lines[0]
+
 @pytest.mark.parametrize("module", ["grpo_data.gsm8k", "grpo_data.dapo", "grpo_data.synthetic", "grpo_data.splits",
-                                    "grpo_data.prompts", "grpo_data.rows", "grpo_data.report", "grpo_data"])
+                                    "grpo_data.prompts", "grpo_data.rows", "grpo_data.report", "grpo_data.atomic_files",
+                                    "grpo_data"])
 def test_docstring_examples(module):
     import doctest
     import importlib

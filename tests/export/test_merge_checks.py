@@ -16,7 +16,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from grpo_export import ExportVerificationError
 from grpo_export.lora_adapter import LoraAdapter
 from grpo_export.merge import MERGED_CALIBRATION, merge_checkpoints, verify_merged_logits
-from grpo_export.streaming_merge import check_merged_tensors, stream_merge, ulps
+from grpo_export.merge_by_tensor import check_merged_tensors, stream_merge, ulps
 
 ADAPTED = "model.layers.3.self_attn.q_proj.weight"  # square (576 x 576): a transposed ΔW has the same shape
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grpo_export import ExportError, save_lora
-from grpo_export.atomic import MARKER_NAME, export_kind_of, staged_output_dir
+from grpo_export.output_folders import MARKER_NAME, export_kind_of, staged_output_dir
 from grpo_export.cli import build_parser, main
 
 

@@ -10,7 +10,7 @@ import pytest
 from grpo_export import ExportVerificationError, InsufficientDiskSpaceError, to_gguf
 from grpo_export import gguf_export
 from grpo_export.logit_check import Calibration
-from grpo_export.atomic import ensure_free_space, staged_output_dir
+from grpo_export.output_folders import ensure_free_space, staged_output_dir
 
 from conftest import make_tiny_model
 

@@ -15,8 +15,13 @@ PACKAGE = Path(__file__).resolve().parents[2] / "packages" / "rewards"
 HEAVY = ["torch", "transformers", "datasets", "numpy", "langid", "math_verify", "sympy"]
 
 
+# A fresh venv sees only what is installed into it: no PYTHONPATH of the process running the tests.
+CLEAN_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+
 def _run(python: str, code: str, **kwargs) -> str:
-    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=300, **kwargs)
+    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=300, env=CLEAN_ENV,
+                            **kwargs)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -44,7 +49,7 @@ def test_installs_alone_into_a_fresh_venv_and_scores(tmp_path):
     # Only the local package (and its dependency langid, from the configured package index).
     install = subprocess.run(
         [python, "-m", "pip", "install", "--disable-pip-version-check", "-q", str(PACKAGE)],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "PIP_NO_INPUT": "1"},
+        capture_output=True, text=True, timeout=600, env={**CLEAN_ENV, "PIP_NO_INPUT": "1"},
     )
     assert install.returncode == 0, install.stdout + install.stderr
     code = (

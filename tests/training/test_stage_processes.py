@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grpo_training.cli.app import run_stage_process
+from grpo_training.processes import run_in_own_group
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups and PR_SET_PDEATHSIG")
@@ -73,8 +73,8 @@ def test_a_stage_and_what_it_started_end_with_a_signalled_parent(tmp_path, how):
     """)
     parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys
-        from grpo_training.cli.app import run_stage_process
-        run_stage_process([sys.executable, "-c", {stage!r}])
+        from grpo_training.processes import run_in_own_group
+        run_in_own_group([sys.executable, "-c", {stage!r}])
     """)])
     deadline = time.monotonic() + 60
     while not pid_file.is_file() or len(pid_file.read_text().split()) < 2:
@@ -88,4 +88,4 @@ def test_a_stage_and_what_it_started_end_with_a_signalled_parent(tmp_path, how):
 
 
 def test_a_stage_exit_status_is_passed_on():
-    assert run_stage_process([sys.executable, "-c", "raise SystemExit(2)"]) == 2
+    assert run_in_own_group([sys.executable, "-c", "raise SystemExit(2)"]).returncode == 2

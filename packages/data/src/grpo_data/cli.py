@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import datasets
 import numpy as np
 from tqdm.auto import tqdm
 
+from grpo_data.atomic_files import write_atomically, write_failure_message
 from grpo_data.dapo import load_dapo
 from grpo_data.errors import DataFormatError, DataSourceError
 from grpo_data.gsm8k import load_gsm8k
@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_STATUS = 2
+"""The exit status of an expected error (bad input, a full or read-only disk), as every CLI of the toolkit's."""
+WRITE_FAILURE_ADVICE = "a file under --out is replaced only once it is written whole"
+"""What `write_failure_message` adds for this CLI's user."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input)."""
     args = build_parser().parse_args(argv)
@@ -76,7 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         stats = prepare(args)
     except (DataFormatError, DataSourceError, ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_STATUS
+    except Exception as error:
+        disk = write_failure_message(error, WRITE_FAILURE_ADVICE)  # a full or read-only disk: not a bug
+        if disk is None:
+            raise
+        print(f"error: {disk}", file=sys.stderr)
+        return EXIT_STATUS
     print(json.dumps({key: stats[key] for key in ("output", "rows_written")}, indent=None))
     return 0
 
@@ -113,11 +125,8 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
             "prompt_length": length_stats,
         }
         args.out.mkdir(parents=True, exist_ok=True)
-        _write_atomically(output, lambda path: rows.to_parquet(str(path)))
-        _write_atomically(
-            args.out / "stats.json",
-            lambda path: path.write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"),
-        )
+        write_atomically(output, lambda path: rows.to_parquet(str(path)))
+        write_atomically(args.out / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
         bar.update()
     return stats
 
@@ -146,7 +155,11 @@ def _load_tokenizer(name: str, gguf_file: str | None) -> Any:
     except ImportError as error:
         raise ValueError("--tokenizer needs transformers: pip install 'grpo-data[length]'") from error
     kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-    return AutoTokenizer.from_pretrained(name, **kwargs)
+    try:
+        return AutoTokenizer.from_pretrained(name, **kwargs)
+    except (OSError, ValueError) as error:  # a missing folder, a malformed Hub id, offline without a cached copy
+        raise DataSourceError(f"--tokenizer {name}: cannot load a tokenizer ({error}); give a tokenizer folder or "
+                              "a Hub id such as 'microsoft/phi-4'") from error
 
 
 def _character_lengths(rows: datasets.Dataset) -> dict[str, Any]:
@@ -159,17 +172,6 @@ def _character_lengths(rows: datasets.Dataset) -> dict[str, Any]:
     quantiles = {f"p{round(q * 100)}": float(np.quantile(lengths, q)) for q in REPORTED_QUANTILES}
     return {"unit": "characters", "rows": len(lengths), "min_length": int(lengths.min()),
             "max_length": int(lengths.max()), "length_quantiles": quantiles}
-
-
-def _write_atomically(target: Path, write: Any) -> None:
-    """Write via a temporary file beside ``target``, then rename it over ``target``."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # made by the writer: the umask's mode
-    try:
-        write(temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 if __name__ == "__main__":

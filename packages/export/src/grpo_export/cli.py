@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-from grpo_export.atomic import write_failure_message
+from grpo_export.atomic_files import write_failure_message
 from grpo_export.errors import ExportError
 
 
@@ -26,8 +26,15 @@ def _lora(args) -> None:
 
     from grpo_export.lora import save_lora
 
+    if not Path(args.adapter, "adapter_config.json").is_file():
+        raise ExportError(f"{args.adapter}: no adapter_config.json there; point it at a PEFT adapter folder "
+                          "(a trainer's checkpoint-N or a run's lora/)")
     base = args.base or PeftConfig.from_pretrained(args.adapter).base_model_name_or_path
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    except (OSError, ValueError) as error:  # a missing folder, a malformed Hub id, offline without a cached copy
+        raise ExportError(f"cannot load the base model {base}: {error}; give --base a model folder or a Hub id "
+                          "such as 'microsoft/phi-4'") from error
     peft_model = PeftModel.from_pretrained(model, args.adapter)
     tokenizer_source = args.adapter if Path(args.adapter, "tokenizer_config.json").is_file() else base
     print(save_lora(peft_model, AutoTokenizer.from_pretrained(tokenizer_source), args.out_dir,
@@ -155,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 EXIT_STATUS = 2
 """The exit status of an expected error (bad input, a refused target, a failed check), as the training CLI's."""
+WRITE_FAILURE_ADVICE = "nothing under the output's final name was replaced"
+"""What `write_failure_message` adds for an export's user: a failed export never replaces a good one."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_STATUS
     except Exception as error:
-        disk = write_failure_message(error)  # a full or read-only disk: the user's to fix, not a bug
+        disk = write_failure_message(error, WRITE_FAILURE_ADVICE)  # a full or read-only disk: not a bug
         if disk is None:
             raise
         print(f"error: {disk}", file=sys.stderr)

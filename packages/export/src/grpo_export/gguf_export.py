@@ -17,15 +17,6 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from grpo_export.atomic import (
-    check_replaceable,
-    ensure_free_space,
-    plain_name,
-    scratch_dir,
-    staged_output_dir,
-    write_marker,
-)
-from grpo_export.checkpoint import CheckpointReader
 from grpo_export.errors import ExportError, ExportVerificationError
 from grpo_export.llama_cpp import ensure_llama_cpp_source, ensure_quantizer, llama_cpp_home
 from grpo_export.llama_runtime import (
@@ -36,8 +27,6 @@ from grpo_export.llama_runtime import (
     gguf_run,
     transformers_gguf_logits,
 )
-from grpo_export.modelfile import render_modelfile
-from grpo_export.processes import run_in_own_group
 from grpo_export.logit_check import (
     Calibration,
     calibrated_check,
@@ -46,8 +35,19 @@ from grpo_export.logit_check import (
     relative_logit_error,
     top1_agreement,
 )
+from grpo_export.logits_by_layer import run_device, streamed_logits
+from grpo_export.modelfile import render_modelfile
+from grpo_export.output_folders import (
+    check_replaceable,
+    ensure_free_space,
+    plain_name,
+    scratch_dir,
+    staged_output_dir,
+    write_marker,
+)
+from grpo_export.processes import run_in_own_group
 from grpo_export.quant_sim import FLOOR_TYPE, simulate_activations, simulate_quantisation
-from grpo_export.streamed_forward import run_device, streamed_logits
+from grpo_export.safetensors_files import CheckpointReader
 
 logger = logging.getLogger(__name__)
 

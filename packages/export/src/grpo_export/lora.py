@@ -6,8 +6,8 @@ import json
 import logging
 from pathlib import Path
 
-from grpo_export.atomic import check_replaceable, staged_output_dir
 from grpo_export.errors import ExportError
+from grpo_export.output_folders import check_replaceable, staged_output_dir
 from grpo_export.verify import verify_lora_dir
 
 logger = logging.getLogger(__name__)

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import torch
 
-from grpo_export.atomic import check_replaceable, ensure_free_space, staged_output_dir, write_marker
-from grpo_export.checkpoint import CheckpointReader, resolve_model_folder
 from grpo_export.errors import ExportError
 from grpo_export.logit_check import Calibration, calibrated_check, check_sequences
+from grpo_export.logits_by_layer import run_device, streamed_logits
 from grpo_export.lora_adapter import LoraAdapter
-from grpo_export.streamed_forward import run_device, streamed_logits
-from grpo_export.streaming_merge import check_merged_tensors, merged_tensor, stream_merge
+from grpo_export.merge_by_tensor import check_merged_tensors, merged_tensor, stream_merge
+from grpo_export.output_folders import check_replaceable, ensure_free_space, staged_output_dir, write_marker
+from grpo_export.safetensors_files import CheckpointReader, resolve_model_folder
 from grpo_export.verify import (
     DEFAULT_PROMPTS,
     TOLERANCES,

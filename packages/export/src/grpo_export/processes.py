@@ -1,5 +1,8 @@
 """Child processes that end with the process that started them.
 
+The training package's `grpo_training.processes` has the same names and contract (the two packages import
+nothing of each other).
+
 A scheduler's SIGTERM, `docker stop` or Ctrl-C reaches only the process it is sent to; an export's tools
 and llama.cpp's build (cmake, make, the compilers) would otherwise run on, orphaned, writing gigabytes or
 holding the CPU. So every child of the export:

@@ -16,11 +16,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grpo_export.atomic import plain_name
 from grpo_export.errors import ExportError
 from grpo_export.gguf_export import MODEL_NAME, to_gguf
 from grpo_export.hub import RUN_CARD_MARK, ModelCardInfo, PushPlan, check_repo_id, load_evaluation_table, push_to_hub
 from grpo_export.merge import merge
+from grpo_export.output_folders import plain_name
 from grpo_export.processes import run_in_own_group
 
 logger = logging.getLogger(__name__)

@@ -22,13 +22,9 @@ Example:
 
 from __future__ import annotations
 
-import errno
 import functools
-import os
-import shutil
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 EXIT_STATUS = 2
@@ -45,62 +41,9 @@ USER_ERRORS: dict[str, tuple[str, ...]] = {
 
 Entry = TypeVar("Entry", bound=Callable[..., int])
 
-# How a full or read-only disk shows: OSError's errno, or the text of the writer's own error (safetensors'
-# SafetensorError, torch.save's "[enforce fail ...] unexpected pos" / "file write failed").
-_NO_SPACE_TEXTS = ("No space left on device", "os error 28", "Disk quota exceeded", "os error 122")
-_TORCH_WRITE_TEXTS = ("unexpected pos", "file write failed")  # torch.save's, on a full disk
-_READ_ONLY_TEXTS = ("Read-only file system", "os error 30")
-_PATH_LOCALS = ("filename", "f", "name_or_buffer", "save_directory", "output_dir", "path", "file")
-
-
-def _written_path(error: BaseException) -> Path | None:
-    """The file or folder being written when `error` was raised: OSError's filename, else the innermost frame's
-    local that names a path (torch.save's `f`, safetensors' `filename`, the Trainer's `output_dir`)."""
-    if isinstance(error, OSError) and isinstance(error.filename, (str, os.PathLike)):
-        return Path(error.filename)
-    frames, tb = [], error.__traceback__
-    while tb is not None:
-        frames.append(tb.tb_frame)
-        tb = tb.tb_next
-    for frame in reversed(frames):
-        for name in _PATH_LOCALS:
-            value = frame.f_locals.get(name)
-            if isinstance(value, (str, os.PathLike)) and os.sep in str(value):
-                return Path(value)
-    return None
-
-
-def write_failure_message(error: BaseException) -> str | None:
-    """One line for a write that failed because the disk is full or read-only, naming the folder, its free
-    space and what to do; None for any other error.
-
-    Example:
-        >>> write_failure_message(OSError(errno.EROFS, "Read-only file system", "/proc/x"))
-        'cannot write /proc/x: /proc is on a read-only file system; choose an output folder you can write (e.g. --set run.output_dir=... or --out)'
-        >>> write_failure_message(KeyError("a bug")) is None
-        True
-    """
-    # OSError by its errno; other writers' errors (safetensors', the tokenizers library's plain Exception) by the
-    # operating system's message they carry; torch.save's by its own words
-    text, code = str(error), error.errno if isinstance(error, OSError) else None
-    read_only = code == errno.EROFS or (code is None and any(marker in text for marker in _READ_ONLY_TEXTS))
-    no_space = code in (errno.ENOSPC, errno.EDQUOT) or (code is None and (
-        any(marker in text for marker in _NO_SPACE_TEXTS)
-        or (isinstance(error, RuntimeError) and any(marker in text for marker in _TORCH_WRITE_TEXTS))))
-    if not (read_only or no_space):
-        return None
-    path = _written_path(error)
-    folder = path if path is not None else Path.cwd()
-    while not folder.is_dir() and folder != folder.parent:
-        folder = folder.parent
-    what = f"cannot write {path}" if path is not None else "a write failed"
-    if read_only:
-        return (f"{what}: {folder} is on a read-only file system; choose an output folder you can write "
-                "(e.g. --set run.output_dir=... or --out)")
-    free = shutil.disk_usage(folder)
-    return (f"{what}: no space left on the disk of {folder} ({free.free / 1e6:.1f} MB free of {free.total / 1e6:.1f} MB). "
-            "Free some space there or choose an output folder on a disk with room; a training run continues from its "
-            "last complete checkpoint with --resume RUN_DIR")
+WRITE_FAILURE_ADVICE = ("the output folder is run.output_dir (--set run.output_dir=... or --out); a training run "
+                        "continues from its last complete checkpoint with --resume RUN_DIR")
+"""What `write_failure_message` adds for a training entry point's user."""
 
 
 class StageProcessFailed(Exception):
@@ -161,7 +104,9 @@ def exits_cleanly(entry: Entry) -> Entry:
             if isinstance(error, user_error_types()):
                 print(f"error: {error}", file=sys.stderr)
                 return EXIT_STATUS
-            disk = write_failure_message(error)
+            from grpo_data.atomic_files import write_failure_message  # only now: grpo_data imports datasets
+
+            disk = write_failure_message(error, WRITE_FAILURE_ADVICE)
             if disk is None:
                 raise
             print(f"error: {disk}", file=sys.stderr)

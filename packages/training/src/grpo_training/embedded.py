@@ -32,7 +32,7 @@ from typing import IO
 
 from filelock import FileLock
 
-from grpo_training.atomic_files import umask_modes, write_atomically
+from grpo_data.atomic_files import umask_modes, write_atomically
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from grpo_training.atomic_files import write_atomically
+from grpo_data.atomic_files import write_atomically
 from grpo_training.recipe_coercion import coerce_value, field_types
 from grpo_training.recipe_errors import RecipeError
 from grpo_training.recipe_files import DEMO_RECIPE

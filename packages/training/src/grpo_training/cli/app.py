@@ -7,7 +7,7 @@ Unsloth before trl on a GPU) and export (`python -m grpo_export run`). When the 
 trainer, the optimizer state and vLLM's reservation (most of the GPU, still held after the engine is shut down
 in-process) end with it, so the export starts on a free GPU.
 The app's own process only chooses and waits; it never imports trl. A stage's process, and what it starts,
-ends with the app, however the app ends (`run_stage_process`).
+ends with the app, however the app ends (`grpo_training.processes`).
 
 Example:
     >>> parser = app_argument_parser("Tutorial 1: Phi-4 on GSM8K.")
@@ -23,19 +23,15 @@ import dataclasses
 import json
 import logging
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grpo_training.model.backends import cuda_available
 from grpo_training.clean_errors import StageProcessFailed, exits_cleanly
+from grpo_training.model.backends import cuda_available
+from grpo_training.processes import run_in_own_group
 from grpo_training.recipe_files import DEMO_RECIPE
 
 if TYPE_CHECKING:
@@ -217,86 +213,12 @@ def train_in_fresh_process(args: argparse.Namespace, app_dir: Path) -> TrainedRu
     os.close(handle)
     result_file = Path(name)
     try:
-        returncode = run_stage_process(training_command(args, Path(app_dir), result_file))
+        returncode = run_in_own_group(training_command(args, Path(app_dir), result_file)).returncode
         if returncode != 0:
             raise StageProcessFailed("training", returncode)
         return TrainedRun.from_file(result_file)
     finally:
         result_file.unlink(missing_ok=True)
-
-
-STAGE_GRACE_SECONDS = 30.0
-"""How long a stage's process group has to end after a forwarded SIGTERM/SIGINT before it is SIGKILLed."""
-
-
-def _end_with_parent() -> Callable[[], None]:
-    """A `preexec_fn`: on Linux the child gets SIGTERM when this process dies, by any signal, SIGKILL included."""
-    parent = os.getpid()
-
-    def set_up() -> None:
-        if sys.platform.startswith("linux"):
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-            if os.getppid() != parent:  # this process died before the child was set up
-                os.kill(os.getpid(), signal.SIGTERM)
-
-    return set_up
-
-
-def _signal_group(group: int, number: int) -> None:
-    try:
-        os.killpg(group, number)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def run_stage_process(command: list[str], grace_s: float = STAGE_GRACE_SECONDS) -> int:
-    """Run a stage's command and return its exit status. The child and everything it starts end with this
-    process: the child runs in a process group of its own, a SIGTERM or SIGINT this process gets meanwhile is
-    passed to that whole group (SIGKILL after `grace_s`), and then this process ends with it (SIGINT:
-    `KeyboardInterrupt`, SIGTERM: `SystemExit(143)`, so `finally` blocks run); if this process is killed
-    outright (SIGKILL), the child gets SIGTERM (`PR_SET_PDEATHSIG`, Linux). The export package's
-    `grpo_export.processes` does the same for the export and its tools (the packages import nothing of each
-    other).
-
-    Example:
-        >>> run_stage_process([sys.executable, "-c", "raise SystemExit(3)"])
-        3
-    """
-    received: list[tuple[int, float]] = []
-    started: list[subprocess.Popen] = []
-
-    def forward(number: int, _frame) -> None:
-        received.append((number, time.monotonic()))
-        if started:
-            _signal_group(started[0].pid, number)
-
-    forwarded = (signal.SIGTERM, signal.SIGINT)
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = {number: signal.signal(number, forward) for number in forwarded} if in_main_thread else {}
-    try:
-        process = subprocess.Popen(command, process_group=0, preexec_fn=_end_with_parent())
-        started.append(process)
-        if received:
-            _signal_group(process.pid, received[0][0])
-        while True:
-            try:
-                returncode = process.wait(timeout=0.5 if received else None)
-                break
-            except subprocess.TimeoutExpired:
-                if time.monotonic() - received[0][1] > grace_s:
-                    _signal_group(process.pid, signal.SIGKILL)
-        if received:
-            _signal_group(process.pid, signal.SIGKILL)  # whatever of the group outlived its leader
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-    if received:
-        if received[0][0] == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise SystemExit(128 + received[0][0])
-    return returncode
 
 
 def base_model_path(recipe: Recipe) -> str:

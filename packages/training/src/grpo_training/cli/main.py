@@ -29,8 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = ("train", "launch", "plan", "eval", "generate")
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
-        print(__doc__.split("\n\nExample:")[0], file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+        asked = bool(argv) and argv[0] in ("-h", "--help")
+        print(__doc__.split("\n\nExample:")[0], file=sys.stdout if asked else sys.stderr)
+        if asked:
+            return 0
+        given = f"unknown command {argv[0]!r}" if argv else "no command given"
+        print(f"error: {given}; choose one of {', '.join(commands)}", file=sys.stderr)
+        return 2
     command, rest = argv[0], argv[1:]
     if command == "train":
         return main_train(rest)

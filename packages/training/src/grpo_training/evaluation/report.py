@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from grpo_training.atomic_files import write_atomically
+from grpo_data.atomic_files import write_atomically
 from grpo_training.evaluation.evaluate import EvalReport
 
 EVAL_JSON_VERSION = 1

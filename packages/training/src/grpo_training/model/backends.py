@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grpo_training.model.lora_targets import check_lora_targets, resolve_target_modules
-from grpo_training.atomic_files import umask_modes
 
 if TYPE_CHECKING:
     from grpo_training.recipe_sections import Recipe
@@ -294,6 +293,8 @@ def save_lora(model: Any, tokenizer: Any, lora_dir: str | Path, state_dict: dict
     no export wrote, and takes no gathered `state_dict`. This one writes the run's own `lora/` (checked
     afterwards by `grpo_training.run.lora.verify_lora_trained`); training never imports the export package.
     """
+    from grpo_data.atomic_files import umask_modes  # here: grpo_data imports datasets, which an app's process need not
+
     lora_dir = Path(lora_dir)
     lora_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{lora_dir.name}-", dir=lora_dir.parent))

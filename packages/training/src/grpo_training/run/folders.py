@@ -1,5 +1,5 @@
 """Run folders: reserving one atomically, so that two launches never share one (`make_run_dir`, and
-`make_shared_run_dir` under `accelerate launch`) and locking it while a process trains in it.
+`make_shared_run_dir` under `accelerate launch`), and locking it while a process trains in it.
 
 Checking that a folder is absent and then creating it leaves a gap in which a second launch (the
 same recipe started twice in the same second, or two `accelerate launch` jobs) makes the same

@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grpo_data.atomic_files import write_atomically
 from grpo_training import distributed
-from grpo_training.atomic_files import write_atomically
 from grpo_training.model.backends import BackendChoice, select_backend
 from grpo_training.preflight import MemoryPlan, check_memory
 from grpo_training.preflight.learning_signal import check_learning_signal

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from grpo_training.atomic_files import write_atomically
+from grpo_data.atomic_files import write_atomically
 from grpo_training.recipe_secrets import redact_secrets, redact_text
 from grpo_training.recipe_sections import Recipe
 

@@ -17,7 +17,7 @@ from typing import Any
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
-from grpo_training.atomic_files import write_atomically
+from grpo_data.atomic_files import write_atomically
 
 logger = logging.getLogger("grpo_training.run")
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from grpo_training.atomic_files import umask_modes, write_atomically
+from grpo_data.atomic_files import umask_modes, write_atomically
 
 logger = logging.getLogger(__name__)
 

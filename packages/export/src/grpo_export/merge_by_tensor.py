@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from grpo_export.checkpoint import CheckpointReader, ShardedWriter
 from grpo_export.errors import ExportError, ExportVerificationError
+from grpo_export.logits_by_layer import run_device
 from grpo_export.lora_adapter import LoraAdapter
-from grpo_export.streamed_forward import run_device
+from grpo_export.safetensors_files import CheckpointReader, ShardedWriter
 
 logger = logging.getLogger(__name__)
 
