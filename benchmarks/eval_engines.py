@@ -32,7 +32,7 @@ def main() -> int:
     from grpo_training.model.backends import select_backend
 
     choice = select_backend("unsloth", import_early=True)  # Unsloth before trl, which the recipe's config imports
-    from grpo_training.config import load_recipe
+    from grpo_training.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.set, check_files=False)
     import torch

@@ -208,7 +208,7 @@ def wrapper_recipe(model_dir: str, settings: dict[str, Any], steps: int, vllm: b
     then `overrides` (`section.field=value`, as `--set` on the apps)."""
     import yaml
 
-    from grpo_training.config import apply_overrides, recipe_from_dict
+    from grpo_training.recipe import apply_overrides, recipe_from_dict
 
     raw = yaml.safe_load(recipe_path.read_text(encoding="utf-8"))
     raw["model"]["name"] = model_dir
@@ -546,7 +546,7 @@ def embedded(cli: argparse.Namespace) -> None:
     from grpo_training.model.backends import select_backend
 
     select_backend("unsloth", import_early=True)
-    from grpo_training.config import DEMO_RECIPE, load_recipe
+    from grpo_training.recipe import DEMO_RECIPE, load_recipe
     from grpo_training.embedded import embedded_model_path
     from grpo_training.run.grpo import run_grpo
 

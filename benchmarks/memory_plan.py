@@ -115,7 +115,7 @@ def measured_peak(case: Case, key: str | None = None) -> float:
 def plan_case(case: Case) -> dict[str, Any]:
     import transformers
 
-    from grpo_training.config import load_recipe
+    from grpo_training.recipe import load_recipe
     from grpo_training.preflight import ModelShape, plan_memory
     from grpo_training.memory_sizes import GIB
 

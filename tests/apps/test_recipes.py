@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from grpo_rewards import REWARDS
-from grpo_training.config import load_recipe
+from grpo_training.recipe import load_recipe
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 ALL_RECIPES = sorted(APPS.glob("*/recipe*.yaml"))

@@ -16,7 +16,7 @@ from huggingface_hub import constants
 
 from grpo_data.hub_downloads import DownloadSpaceError, check_hub_download
 from grpo_data.hub_errors import HubAccessError
-from grpo_training.recipe_files import DEMO_RECIPE
+from grpo_training.recipe import DEMO_RECIPE
 
 from journey_env import TOKEN, online_env
 from hub_repos import GSM8K_REPO, MODEL_REPO, gsm8k_files

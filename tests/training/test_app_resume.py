@@ -11,7 +11,7 @@ import pytest
 from grpo_training.cli import main as cli
 from grpo_training.cli import train as train_command
 from grpo_training.cli.app import app_argument_parser, training_command
-from grpo_training.config import DEMO_RECIPE, dump_recipe, load_recipe
+from grpo_training.recipe import DEMO_RECIPE, dump_recipe, load_recipe
 from grpo_training.run.resume import ResumeError
 
 REPO = Path(__file__).resolve().parents[2]

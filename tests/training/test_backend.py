@@ -34,7 +34,7 @@ def test_unsloth_on_cpu_is_refused_with_the_way_out():
 
 
 def test_unsloth_loading_with_auto_vllm_share_needs_the_preflights_share():
-    from grpo_training.config import Recipe
+    from grpo_training.recipe import Recipe
     from grpo_training.model.backends import load_model_unsloth
 
     recipe = Recipe()
@@ -55,8 +55,9 @@ def test_the_cpu_path_never_imports_unsloth_or_vllm():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_importing_the_package_does_not_import_trl():
-    code = "import sys, grpo_training; sys.exit('trl' in sys.modules)"
+@pytest.mark.parametrize("module", ["grpo_training", "grpo_training.recipe"])
+def test_importing_the_package_does_not_import_trl(module):
+    code = f"import sys, {module}; sys.exit('trl' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from grpo_training.cli import main as cli
-from grpo_training.config import DEMO_RECIPE, RecipeError, load_recipe, recipe_from_dict
+from grpo_training.recipe import DEMO_RECIPE, RecipeError, load_recipe, recipe_from_dict
+from grpo_training.recipe.lengths import GRPOLengths
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -116,6 +117,21 @@ def test_impossible_values_are_refused_before_any_model_loads(override, message)
     with pytest.raises(RecipeError) as error:
         load_recipe(DEMO_RECIPE, [override])
     assert str(error.value).startswith(message), str(error.value)
+
+
+def test_prompt_and_completion_budgets_over_the_context_are_warned_about(caplog):
+    with caplog.at_level("WARNING", logger="grpo_training.recipe"):
+        load_recipe(DEMO_RECIPE, ["grpo.max_prompt_length=300", "grpo.max_completion_length=300"])
+    assert "grpo.max_prompt_length + grpo.max_completion_length = 600 exceeds model.max_seq_length = 512" in caplog.text
+
+
+def test_completion_budget_is_derived_once_the_prompt_budget_is_known():
+    lengths = GRPOLengths.from_recipe(load_recipe(DEMO_RECIPE, ["grpo.max_completion_length=null"]))
+    assert lengths.max_completion_length is None and lengths.prompt_cap == 256  # before the data: half the context
+    settled = lengths.with_prompt_budget(200)
+    assert (settled.max_prompt_length, settled.max_completion_length, settled.completion_is_derived) == (200, 312, True)
+    fixed = GRPOLengths.from_recipe(load_recipe(DEMO_RECIPE), prompt_budget=200)  # the demo sets 96
+    assert (fixed.max_completion_length, fixed.completion_is_derived, fixed.prompt_cap) == (96, False, 416)
 
 
 def test_max_steps_minus_one_means_train_for_num_train_epochs():

@@ -1,12 +1,12 @@
-"""The CPU demo recipe of tutorial 1 (grpo_training/recipes/demo_cpu.yaml): valid, and what the demo tuning chose."""
+"""The CPU demo recipe of tutorial 1 (grpo_training/recipe/recipes/demo_cpu.yaml): valid, and what the demo tuning chose."""
 
 from __future__ import annotations
 
 
 import pytest
 
-from grpo_training.config import RecipeError, load_recipe
-from grpo_training.config import DEMO_RECIPE as DEMO
+from grpo_training.recipe import RecipeError, load_recipe
+from grpo_training.recipe import DEMO_RECIPE as DEMO
 from grpo_training.prepare import load_prompts
 
 

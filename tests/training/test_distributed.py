@@ -68,8 +68,15 @@ def test_launch_command_and_its_mistakes(tmp_path, capsys):
 def _make_run_dir_on_this_rank(output_dir: str, results_dir: str) -> None:
     import time
 
+    from accelerate.state import AcceleratorState, PartialState
+
+    # debug_launcher forks this test process: forget the accelerate state an earlier test left in it, as a rank
+    # started by `accelerate launch` or torchrun begins without one
+    AcceleratorState._reset_state(reset_partial_state=True)
+    PartialState._reset_state()
+
     from grpo_training import distributed
-    from grpo_training.config import Recipe
+    from grpo_training.recipe import Recipe
     from grpo_training.run.folders import make_shared_run_dir
 
     rank = distributed.process_index()
@@ -144,13 +151,14 @@ def test_two_cpu_processes_train_once_and_resume(tmp_path):
 
 def test_global_batch_and_backend_count_every_process(monkeypatch, tmp_path):
     from grpo_training.model.backends import select_backend
-    from grpo_training.config import Recipe
-    from grpo_training.grpo_args import plan_grpo_args
+    from grpo_training.recipe import Recipe
+    from grpo_training.recipe.grpo_args import plan_grpo_args
+    from grpo_training.recipe.lengths import GRPOLengths
 
     recipe = Recipe(grpo={"num_generations": 4, "per_device_train_batch_size": 2})
 
     def per_device() -> int:
-        plan = plan_grpo_args(recipe, output_dir=str(tmp_path), max_prompt_length=64, cuda=False)
+        plan = plan_grpo_args(recipe, output_dir=str(tmp_path), lengths=GRPOLengths(512, 64), cuda=False)
         return plan.kwargs["per_device_train_batch_size"]
 
     assert per_device() == 4  # one process: 2 prompts' worth of rows would split a group of 4

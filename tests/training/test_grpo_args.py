@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from grpo_training.config import DEMO_RECIPE, RecipeError, load_recipe
-from grpo_training.grpo_args import build_grpo_settings, plan_grpo_args
+from grpo_training.recipe import DEMO_RECIPE, RecipeError, load_recipe
+from grpo_training.recipe.grpo_args import build_grpo_settings, plan_grpo_args
+from grpo_training.recipe.lengths import GRPOLengths
 
 
 def plan(overrides, cuda=False, max_prompt_length=100, backend="trl"):
     recipe = load_recipe(DEMO_RECIPE, overrides)
-    return plan_grpo_args(recipe, output_dir="/tmp/grpo-args-test", max_prompt_length=max_prompt_length,
-                          cuda=cuda, backend=backend)
+    return plan_grpo_args(recipe, output_dir="/tmp/grpo-args-test",
+                          lengths=GRPOLengths.from_recipe(recipe, max_prompt_length), cuda=cuda, backend=backend)
 
 
 def test_tutorial_one_arguments_map_and_build(tmp_path):
@@ -50,6 +51,11 @@ def test_no_room_for_completions_is_an_error():
 def test_warmup_ratio_and_steps_together_are_refused():
     with pytest.raises(RecipeError, match="warmup_ratio"):
         plan(["grpo.warmup_ratio=0.1", "grpo.warmup_steps=5"])
+    recipe = load_recipe(DEMO_RECIPE, ["grpo.warmup_ratio=0.1"])
+    recipe.grpo["warmup_steps"] = 5  # set after the checks, as a program using the library could
+    with pytest.raises(RecipeError, match="^grpo.warmup_ratio and grpo.warmup_steps are both set; keep one"):
+        plan_grpo_args(recipe, output_dir="/tmp/grpo-args-test", lengths=GRPOLengths.from_recipe(recipe, 100),
+                       cuda=False)
 
 
 def test_run_section_owns_output_report_and_seed():
@@ -67,7 +73,7 @@ def test_unsloth_backend_keeps_only_trl_fields_and_its_own_checkpointing():
 
 
 def test_gpu_keeps_eight_bit_optimizer_when_bitsandbytes_is_there(monkeypatch):
-    import grpo_training.grpo_args as grpo_args
+    import grpo_training.recipe.grpo_args as grpo_args
 
     monkeypatch.setattr(grpo_args, "module_available", lambda name: name == "bitsandbytes")
     result = plan(["grpo.optim=adamw_8bit"], cuda=True)

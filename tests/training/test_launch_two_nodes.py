@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from grpo_training.run.trainer_checkpoints import COMPLETE_MARKER
-from grpo_training.config import DEMO_RECIPE
+from grpo_training.recipe import DEMO_RECIPE
 from grpo_training.cli.launch import build_launch_command
 from grpo_training.cli.launch_vllm import stop_process_tree
 from grpo_training.run.monitoring import read_metrics

@@ -157,7 +157,7 @@ def test_a_server_that_dies_stops_training(capsys):
 
 def test_a_resumed_run_that_trained_without_vllm_is_refused_before_anything_starts(tmp_path, capsys):
     from grpo_training.cli.main import main
-    from grpo_training.config import DEMO_RECIPE
+    from grpo_training.recipe import DEMO_RECIPE
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grpo_training.model.backends import select_backend
-from grpo_training.config import recipe_from_dict
+from grpo_training.recipe import recipe_from_dict
 from grpo_training.preflight.longest_first import longest_first
 from grpo_training.prepare import build_reward_funcs, prepare_data, with_prefill
 from grpo_training.run.steps import build_trainer, load_model

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from grpo_training.cli import main as cli
-from grpo_training.config import RecipeError, load_recipe, recipe_from_dict
+from grpo_training.recipe import RecipeError, load_recipe, recipe_from_dict
 from grpo_training.preflight import ModelShape, parse_memory_size, plan_memory, read_model_shape
 from grpo_training.preflight.memory_plan import tiny_llama_config
 from grpo_training.memory_sizes import GIB
@@ -80,6 +80,18 @@ def test_plan_rows_follow_the_settings():
                                                         "per_device_train_batch_size": 4}})
     assert rows(half, backend="trl")["activations"] == pytest.approx(trl["activations"] / 2)
     assert rows(half, backend="trl")["generation"] == pytest.approx(trl["generation"] / 2)
+
+
+def test_a_shorter_context_is_suggested_only_where_the_prompt_budget_still_fits():
+    shape = ModelShape.from_config(tiny_llama_config())
+    recipe = recipe_from_dict({"model": {"max_seq_length": 512},
+                               "grpo": {"num_generations": 8, "per_device_train_batch_size": 8, "max_prompt_length": 256,
+                                        "optim": "adamw_torch"}, "rewards": {"funcs": ["xmlcount"]}})
+    need = plan_memory(recipe, shape, budget=100 * GIB, backend="trl").total
+    plan = plan_memory(recipe, shape, budget=need * 0.999, backend="trl")
+    labels = [suggestion.split(" (")[0] for suggestion in plan.suggestions]
+    assert not plan.fits and "model.max_seq_length=384" in labels, labels
+    assert "model.max_seq_length=256" not in labels  # its 256 prompt tokens would fill it: the check refuses that
 
 
 def test_vllm_share_auto_is_what_the_generation_batch_needs():

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from grpo_training.cli import main as cli
-from grpo_training.config import DEMO_RECIPE, load_recipe, recipe_from_dict
+from grpo_training.recipe import DEMO_RECIPE, load_recipe, recipe_from_dict
 from grpo_training.preflight.learning_signal import FlatRewardsError, score_completions, score_groups
 from grpo_training.prepare import build_reward_funcs, load_prompts
 from tiny_model import build_tiny_model, tiny_recipe, write_recipe

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from grpo_training.config import DEMO_RECIPE, RecipeError, load_recipe
+from grpo_training.recipe import DEMO_RECIPE, RecipeError, load_recipe
 from grpo_training.prepare import load_prompts, prepare_data, with_prefill
 
 

@@ -13,11 +13,12 @@ import yaml
 
 from grpo_training import custom_rewards
 from grpo_training.cli import main as cli
-from grpo_training.config import DEMO_RECIPE, Recipe, RecipeError, dump_recipe, load_recipe
-from grpo_training.grpo_args import plan_grpo_args
+from grpo_training.recipe import DEMO_RECIPE, Recipe, RecipeError, dump_recipe, load_recipe
+from grpo_training.recipe.grpo_args import plan_grpo_args
+from grpo_training.recipe.lengths import GRPOLengths
 from grpo_training.run.model_card import write_model_card
-from grpo_training.recipe_ranges import RANGES
-from grpo_training.recipe_secrets import redact_secrets
+from grpo_training.recipe.ranges import RANGES
+from grpo_training.recipe.secrets import redact_secrets
 from grpo_training.run.folders import reserve_run_folder
 
 HF_TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
@@ -123,7 +124,8 @@ def test_a_secret_that_slipped_past_the_check_is_redacted_where_the_recipe_is_wr
     for text in (recorded, card, card_without_recorded_recipe, str(redact_secrets(recipe.to_dict()))):
         assert HF_TOKEN not in text and "<redacted>" in text
     with pytest.raises(RecipeError, match="^grpo.hub_token: a recipe may not hold a secret"):
-        plan_grpo_args(recipe, output_dir=str(tmp_path), max_prompt_length=64, cuda=False)  # never in training_args.bin
+        plan_grpo_args(recipe, output_dir=str(tmp_path), lengths=GRPOLengths.from_recipe(recipe, 64),
+                       cuda=False)  # never in training_args.bin
 
 
 # ------------------------------------------------------------------------------------------- YAML size

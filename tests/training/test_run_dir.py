@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from grpo_training.config import DEMO_RECIPE, load_recipe
+from grpo_training.recipe import DEMO_RECIPE, load_recipe
 from grpo_training.run.folders import make_run_dir
 from grpo_training.run.folders import LOCK_FILE
 

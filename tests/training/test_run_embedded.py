@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from grpo_training.run.trainer_checkpoints import COMPLETE_MARKER
-from grpo_training.config import DEMO_RECIPE, load_recipe
+from grpo_training.recipe import DEMO_RECIPE, load_recipe
 from grpo_training.embedded import embedded_model_path
 from grpo_training.run.monitoring import read_metrics
 from grpo_training.run.grpo import run_grpo

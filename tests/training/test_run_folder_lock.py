@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grpo_training.cli import main as cli
-from grpo_training.config import DEMO_RECIPE, dump_recipe, load_recipe
+from grpo_training.recipe import DEMO_RECIPE, dump_recipe, load_recipe
 from grpo_training.run.folders import (
     LOCK_FILE,
     RunFolderInUseError,

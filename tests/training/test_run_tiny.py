@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from grpo_training.config import recipe_from_dict
+from grpo_training.recipe import recipe_from_dict
 from grpo_training.run.monitoring import plot_reward_curve, read_metrics
 from grpo_training.prepare import build_reward_funcs, prepare_data, with_prefill
 from grpo_training.run.logs import setup_logging, teardown_logging

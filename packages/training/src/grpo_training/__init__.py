@@ -17,12 +17,12 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_recipe": "grpo_training.config",
-    "recipe_from_dict": "grpo_training.config",
-    "Recipe": "grpo_training.config",
-    "RecipeError": "grpo_training.config",
-    "GRPOSettings": "grpo_training.config",
-    "DEMO_RECIPE": "grpo_training.config",
+    "load_recipe": "grpo_training.recipe",
+    "recipe_from_dict": "grpo_training.recipe",
+    "Recipe": "grpo_training.recipe",
+    "RecipeError": "grpo_training.recipe",
+    "GRPOSettings": "grpo_training.recipe.grpo",
+    "DEMO_RECIPE": "grpo_training.recipe",
     "select_backend": "grpo_training.model.backends",
     "save_lora": "grpo_training.model.backends",
     "prepare_data": "grpo_training.prepare",

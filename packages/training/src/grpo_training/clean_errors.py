@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 EXIT_STATUS = 2
 # module -> names of its error classes that a user can act on
 USER_ERRORS: dict[str, tuple[str, ...]] = {
-    "grpo_training.recipe_errors": ("RecipeError",),
+    "grpo_training.recipe.sections": ("RecipeError",),
     "grpo_training.run.resume": ("ResumeError",),
     "grpo_training.model.backends": ("BackendError",),
     "grpo_training.run.lora": ("LoraNotTrainedError",),

@@ -31,8 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grpo_training.recipe_errors import RecipeError
-from grpo_training.recipe_sections import Recipe
+from grpo_training.recipe.sections import Recipe, RecipeError
 
 __all__ = ["ImportedReward", "check_imported_rewards", "is_import_path", "reward_key"]
 

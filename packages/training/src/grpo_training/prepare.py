@@ -29,21 +29,26 @@ from typing import Any
 import datasets
 from grpo_data.sources import looks_like_local_path
 
-from grpo_training.recipe_errors import RecipeError
-from grpo_training.recipe_sections import Recipe
-from grpo_training.recipe_validation import resolve_data_source, resolve_system_prompt_text
+from grpo_training.recipe import Recipe, RecipeError
+from grpo_training.recipe.checks import resolve_data_source, resolve_system_prompt_text
+from grpo_training.recipe.lengths import GRPOLengths
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class PreparedData:
-    """Training and held-out prompts, and the prompt budget they fit in."""
+    """Training and held-out prompts, and the token budgets they fit in (the prompt budget settled on them)."""
 
     train: datasets.Dataset
     eval: datasets.Dataset | None
-    max_prompt_length: int
+    lengths: GRPOLengths
     stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_prompt_length(self) -> int:
+        """The prompt budget: every training prompt fits in it."""
+        return self.lengths.max_prompt_length
 
 
 def with_prefill(tokenizer: Any, prefill: str) -> Any:
@@ -99,21 +104,6 @@ def load_prompts(recipe: Recipe) -> tuple[datasets.Dataset, dict[str, Any]]:
     return rows, stats
 
 
-def context_prompt_cap(max_seq_length: int, max_completion_length: int | None) -> int:
-    """The longest prompt the model's context takes with room left for a completion.
-
-    `model.max_seq_length - grpo.max_completion_length`; when the completion length is derived from
-    the prompt budget (None), half the context is kept for completions.
-
-    Example:
-        >>> context_prompt_cap(512, 96), context_prompt_cap(1024, None)
-        (416, 512)
-    """
-    if max_completion_length is None:
-        return max(1, max_seq_length // 2)
-    return max(1, max_seq_length - max_completion_length)
-
-
 def check_eval_rows(eval_rows: int, usable_rows: int, source: str) -> None:
     """Refuse a held-out split that would leave no training row.
 
@@ -122,7 +112,7 @@ def check_eval_rows(eval_rows: int, usable_rows: int, source: str) -> None:
         >>> check_eval_rows(600, 512, "train.jsonl")
         Traceback (most recent call last):
         ...
-        grpo_training.recipe_errors.RecipeError: data.eval_rows: 600 held-out rows asked for, but train.jsonl has 512 usable rows; hold out at most 511 so that some are left for training
+        grpo_training.recipe.sections.RecipeError: data.eval_rows: 600 held-out rows asked for, but train.jsonl has 512 usable rows; hold out at most 511 so that some are left for training
     """
     if eval_rows and eval_rows >= usable_rows:
         raise RecipeError(f"data.eval_rows: {eval_rows} held-out rows asked for, but {source} has {usable_rows} usable rows; "
@@ -141,7 +131,7 @@ def prepare_data(recipe: Recipe, tokenizer: Any, loaded: tuple[datasets.Dataset,
     Returns:
         `PreparedData`; prompts longer than the budget are dropped and counted in `stats`. The budget is
         `grpo.max_prompt_length` when set; else it is derived from the data (the length quantile, or the
-        longest prompt) but never beyond what the context leaves for a prompt (`context_prompt_cap`):
+        longest prompt) but never beyond what the context leaves for a prompt (`GRPOLengths.prompt_cap`):
         longer prompts are dropped and counted, not allowed to set the budget.
     """
     import grpo_data
@@ -156,7 +146,8 @@ def prepare_data(recipe: Recipe, tokenizer: Any, loaded: tuple[datasets.Dataset,
     if data.max_train_rows is not None and rows.num_rows > data.max_train_rows:
         rows = rows.shuffle(seed=recipe.data_seed).select(range(data.max_train_rows))
 
-    max_prompt_length = recipe.grpo.get("max_prompt_length")
+    budgets = GRPOLengths.from_recipe(recipe)
+    max_prompt_length = budgets.max_prompt_length
     if data.prompt_length_quantile is not None:
         rows, length_stats = grpo_data.filter_by_prompt_length(rows, tokenizer, data.prompt_length_quantile)
         stats["prompt_length"] = length_stats.to_dict()
@@ -165,8 +156,8 @@ def prepare_data(recipe: Recipe, tokenizer: Any, loaded: tuple[datasets.Dataset,
         if max_prompt_length is None:
             max_prompt_length = length_stats.max_prompt_length
     lengths = grpo_data.prompt_token_lengths(rows, tokenizer)
-    cap = context_prompt_cap(recipe.model.max_seq_length, recipe.grpo.get("max_completion_length"))
-    if recipe.grpo.get("max_prompt_length") is None:
+    cap = budgets.prompt_cap
+    if budgets.max_prompt_length is None:
         # Derived from the data, but never past the context: one enormous prompt is dropped (and counted)
         # instead of becoming everyone's budget and squeezing out the completions.
         fitting = [length for length in lengths if length <= cap]
@@ -189,7 +180,7 @@ def prepare_data(recipe: Recipe, tokenizer: Any, loaded: tuple[datasets.Dataset,
             "model.max_seq_length")
     stats["train_rows"] = rows.num_rows
     stats["max_prompt_length"] = max_prompt_length
-    return PreparedData(train=rows, eval=held_out, max_prompt_length=max_prompt_length, stats=stats)
+    return PreparedData(train=rows, eval=held_out, lengths=budgets.with_prompt_budget(max_prompt_length), stats=stats)
 
 
 def build_reward_funcs(recipe: Recipe, tokenizer: Any | None = None) -> list[Any]:

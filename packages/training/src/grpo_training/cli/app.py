@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 from grpo_training.clean_errors import StageProcessFailed, exits_cleanly
 from grpo_training.model.backends import cuda_available
 from grpo_training.processes import run_in_own_group
-from grpo_training.recipe_files import DEMO_RECIPE
+from grpo_training.recipe import DEMO_RECIPE
 
 if TYPE_CHECKING:
-    from grpo_training.config import Recipe
+    from grpo_training.recipe import Recipe
 
 logger = logging.getLogger("grpo_training.cli.app")
 
@@ -225,7 +225,7 @@ def base_model_path(recipe: Recipe) -> str:
     """The base model a run trained on: the recipe's model, or the embedded one's cache folder.
 
     Example:
-        >>> from grpo_training.config import Recipe
+        >>> from grpo_training.recipe import Recipe
         >>> base_model_path(Recipe()).endswith("SmolLM2-135M-Instruct-0.1.2-r2")
         True
     """
@@ -243,7 +243,7 @@ def model_card_facts(recipe: Recipe) -> dict:
     """What a model card should name for a run of `recipe`: the base model's Hub id and the data sets.
 
     Example:
-        >>> from grpo_training.config import Recipe
+        >>> from grpo_training.recipe import Recipe
         >>> model_card_facts(Recipe())
         {'card_base_model': 'HuggingFaceTB/SmolLM2-135M-Instruct', 'datasets': []}
     """
@@ -307,7 +307,7 @@ class TutorialApp:
     export_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from grpo_training.recipe_sections import Recipe
+        from grpo_training.recipe import Recipe
 
         sections = sorted(part.name for part in dataclasses.fields(Recipe) if part.default is dataclasses.MISSING)
         options = {option for action in app_argument_parser(self.doc)._actions for option in action.option_strings}

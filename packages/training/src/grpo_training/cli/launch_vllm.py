@@ -85,7 +85,7 @@ def vllm_max_model_length(recipe: Any) -> int:
     (prompts then keep up to max_seq_length of their own).
 
     Example:
-        >>> from grpo_training.recipe_sections import Recipe
+        >>> from grpo_training.recipe import Recipe
         >>> vllm_max_model_length(Recipe()), vllm_max_model_length(Recipe(grpo={"max_completion_length": 96}))
         (512, 608)
     """
@@ -98,7 +98,7 @@ def vllm_train_overrides(mode: str, recipe: Any, *, server_port: int | None = No
     """The `--set` overrides that turn TRL's vLLM mode on for `train`.
 
     Example:
-        >>> from grpo_training.recipe_sections import Recipe
+        >>> from grpo_training.recipe import Recipe
         >>> vllm_train_overrides("server", Recipe(), server_port=8001)  # doctest: +NORMALIZE_WHITESPACE
         ['grpo.use_vllm=true', 'grpo.vllm_mode=server', 'grpo.vllm_max_model_length=512',
          'grpo.vllm_server_host=127.0.0.1', 'grpo.vllm_server_port=8001']

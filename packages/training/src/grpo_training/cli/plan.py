@@ -39,7 +39,7 @@ def build_plan_parser() -> argparse.ArgumentParser:
 def main_plan(argv: list[str]) -> int:
     """`plan`: print the memory plan; 0 when it fits, 1 when it does not."""
     args = build_plan_parser().parse_args(argv)
-    from grpo_training.config import RecipeError, load_recipe
+    from grpo_training.recipe import RecipeError, load_recipe
     from grpo_training.preflight.memory_check import card_memory, memory_budget
     from grpo_training.preflight.memory_plan import plan_memory, read_model_shape
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from grpo_training.clean_errors import exits_cleanly
 
 if TYPE_CHECKING:
-    from grpo_training.config import Recipe
+    from grpo_training.recipe import Recipe
 
 logger = logging.getLogger("grpo_training.cli")
 
@@ -50,7 +50,7 @@ def train_recipe_source(args: argparse.Namespace) -> tuple[str, list[str]]:
         >>> train_recipe_source(build_train_parser().parse_args(["r.yaml", "--backend", "trl"]))
         ('r.yaml', ['run.backend=trl'])
     """
-    from grpo_training.recipe_files import DEMO_RECIPE
+    from grpo_training.recipe import DEMO_RECIPE
     from grpo_training.run.resume import recorded_recipe_path
 
     overrides = args.overrides + ([f"run.backend={args.backend}"] if args.backend else [])
@@ -67,7 +67,7 @@ def load_train_recipe(args: argparse.Namespace) -> Recipe:
         >>> load_train_recipe(build_train_parser().parse_args(["--set", "grpo.max_steps=3"])).grpo["max_steps"]
         3
     """
-    from grpo_training.config import load_recipe
+    from grpo_training.recipe import load_recipe
     from grpo_training.run.resume import load_resume_recipe
 
     recipe_path, overrides = train_recipe_source(args)
@@ -81,7 +81,7 @@ def main_train(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     # Choose the backend first: Unsloth must be imported before trl (which the config module imports).
     from grpo_training.model.backends import select_backend
-    from grpo_training.recipe_files import peek_backend
+    from grpo_training.recipe import peek_backend
 
     recipe_path, overrides = train_recipe_source(args)
     if not args.check:
@@ -90,7 +90,7 @@ def main_train(argv: list[str]) -> int:
     if args.check:
         print(f"recipe OK: {recipe_path}")
         return 0
-    from grpo_training.recipe_secrets import redact_text
+    from grpo_training.recipe.secrets import redact_text
 
     logger.info("%s: %s%s", f"Resume: {args.resume} with its own recipe" if args.resume else "Recipe", recipe_path,
                 f" with {redact_text(', '.join(overrides))}" if overrides else "")

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from grpo_training.model.lora_targets import check_lora_targets, resolve_target_modules
 
 if TYPE_CHECKING:
-    from grpo_training.recipe_sections import Recipe
-    from grpo_training.grpo_args import GRPOArgsPlan
+    from grpo_training.recipe import Recipe
+    from grpo_training.recipe.grpo_args import GRPOArgsPlan
 
 logger = logging.getLogger(__name__)
 

@@ -28,11 +28,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe import RecipeError
 
 if TYPE_CHECKING:
     from grpo_training.prepare import PreparedData
-    from grpo_training.recipe_sections import Recipe
+    from grpo_training.recipe import Recipe
+    from grpo_training.recipe.lengths import GRPOLengths
 
 logger = logging.getLogger("grpo_training.run")  # the run's logger: the check belongs to the run's log
 
@@ -113,25 +114,37 @@ def _flat(group: Sequence[float]) -> bool:
 
 
 def sample_completions(recipe: Recipe, model: Any, tokenizer: Any, rows: list[dict[str, Any]],
-                       max_prompt_length: int) -> list[str]:
+                       lengths: GRPOLengths) -> list[str]:
     """`num_generations` completions per row with the training's sampling, grouped prompt by prompt (the text
-    after the prefill, as the rewards get it in training). `tokenizer`: the prefill tokenizer the trainer uses."""
+    after the prefill, as the rewards get it in training). `tokenizer`: the prefill tokenizer the trainer uses;
+    `lengths`: the run's token budgets (`PreparedData.lengths`)."""
     from grpo_training.evaluation import SamplingSettings
-    from grpo_training.evaluation.engines import choose_engine
-    from grpo_data.prompt_length import completion_budget
+    from grpo_training.evaluation.engines import choose_engine, vllm_engine_of
 
     grpo = recipe.grpo
     generations = int(grpo.get("num_generations") or 8)
-    completion = grpo.get("max_completion_length") or completion_budget(recipe.model.max_seq_length, max_prompt_length)
+    completion = lengths.max_completion_length
     prompts = [tokenizer(tokenizer.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True),
                          add_special_tokens=False)["input_ids"] for row in rows]
-    engine = choose_engine("auto", model, tokenizer, max(len(prompts), 1), None)
+
+    def sampling(seed: int) -> SamplingSettings:
+        return SamplingSettings(temperature=float(grpo.get("temperature", 1.0)), top_p=grpo.get("top_p") or None,
+                                top_k=grpo.get("top_k") or None, min_p=grpo.get("min_p") or None,
+                                max_new_tokens=int(completion), seed=seed)
+
+    if vllm_engine_of(model) is None:
+        # transformers samples every row of a batch on its own: each prompt repeated, in the trainer's generation
+        # batches on a GPU (what the memory plan sized), in one batch on a CPU (its cost is reading the weights)
+        repeated = [ids for ids in prompts for _ in range(generations)]
+        on_cpu = getattr(model, "device", None) is None or model.device.type == "cpu"
+        batch = len(repeated) if on_cpu else int(grpo.get("per_device_train_batch_size") or generations)
+        engine = choose_engine("hf", model, tokenizer, max(min(batch, len(repeated)), 1), None)
+        return [generated.text for generated in engine.generate(repeated, sampling(recipe.run.seed), "learning signal")]
+    engine = choose_engine("vllm", model, tokenizer, max(len(prompts), 1), None)
     by_seed = []
     for index in range(generations):  # one seed per completion: vLLM would repeat a seeded request's sample
-        sampling = SamplingSettings(temperature=float(grpo.get("temperature", 1.0)), top_p=grpo.get("top_p") or None,
-                                    top_k=grpo.get("top_k") or None, min_p=grpo.get("min_p") or None,
-                                    max_new_tokens=int(completion), seed=recipe.run.seed + index)
-        by_seed.append([generated.text for generated in engine.generate(prompts, sampling, "learning signal")])
+        by_seed.append([generated.text for generated in engine.generate(prompts, sampling(recipe.run.seed + index),
+                                                                          "learning signal")])
     return [by_seed[g][p] for p in range(len(prompts)) for g in range(generations)]
 
 
@@ -139,7 +152,7 @@ def score_completions(recipe: Recipe, reward_funcs: list[Any], rows: list[dict[s
                       completions: list[str]) -> LearningSignal:
     """Score grouped completions (`num_generations` per row, row by row) with the reward functions, called as
     TRL's GRPOTrainer calls them: prompts, conversational completions and every other column of the rows."""
-    from grpo_training.grpo_args import reward_weights
+    from grpo_training.recipe.grpo_args import reward_weights
 
     generations = len(completions) // len(rows)
     repeated = [row for row in rows for _ in range(generations)]
@@ -163,7 +176,7 @@ def check_learning_signal(recipe: Recipe, model: Any, tokenizer: Any, prepared: 
     rows = [dict(prepared.train[index]) for index in range(count)]
     logger.info("Stage: learning-signal pre-flight (%d prompts x %s completions)", count,
                 recipe.grpo.get("num_generations") or 8)
-    completions = sample_completions(recipe, model, tokenizer, rows, prepared.max_prompt_length)
+    completions = sample_completions(recipe, model, tokenizer, rows, prepared.lengths)
     signal = score_completions(recipe, reward_funcs, rows, completions)
     logger.info("%s", signal.table())
     if signal.all_flat:

@@ -7,7 +7,7 @@ capped (`torch.cuda.set_per_process_memory_fraction`) at the budget less the CUD
 process stays inside it; vLLM's reservation is allocated through torch and counts against that cap.
 
 Example:
-    >>> from grpo_training.config import Recipe
+    >>> from grpo_training.recipe import Recipe
     >>> Recipe().model.gpu_memory_utilization
     'auto'
 """
@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 from grpo_training.preflight.memory_plan import CUDA_CONTEXT, MemoryPlan, plan_memory, read_model_shape
 from grpo_training.memory_sizes import GIB, parse_memory_size
-from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe import RecipeError
 
 if TYPE_CHECKING:
-    from grpo_training.recipe_sections import Recipe
+    from grpo_training.recipe import Recipe
 
 logger = logging.getLogger("grpo_training.run")  # the run's logger: the plan belongs to the run's log
 

@@ -22,7 +22,7 @@ linear layers for any architecture. The plan adds, in GiB:
 `plan_memory` returns a `MemoryPlan`: its rows, the total, the budget and whether it fits.
 
 Example:
-    >>> from grpo_training.config import Recipe
+    >>> from grpo_training.recipe import Recipe
     >>> shape = ModelShape.from_config(tiny_llama_config())
     >>> plan = plan_memory(Recipe(), shape, budget=4 * GIB)
     >>> plan.fits, [row.name for row in plan.rows][:3]
@@ -37,9 +37,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grpo_training.memory_sizes import GIB
+from grpo_training.recipe import RecipeError
+from grpo_training.recipe.lengths import GRPOLengths
 
 if TYPE_CHECKING:
-    from grpo_training.recipe_sections import Recipe
+    from grpo_training.recipe import Recipe
 
 NF4_BYTES = 0.5 + 4 / 64  # 4-bit weight + one fp32 absmax per block of 64
 CUDA_CONTEXT = 1.0 * GIB  # context, cuBLAS workspaces, kernels: outside torch's allocator
@@ -127,8 +129,6 @@ def read_model_shape(recipe: Recipe) -> ModelShape:
     try:
         config = AutoConfig.from_pretrained(name, trust_remote_code=recipe.model.trust_remote_code)
     except (OSError, ValueError) as error:
-        from grpo_training.recipe_errors import RecipeError
-
         reason = str(error).strip().splitlines()[0]
         raise RecipeError(f"model.name: cannot read the config.json of {name!r} for the memory plan ({reason}); give "
                           "a local model folder or a Hub id this machine can reach") from None
@@ -165,17 +165,9 @@ class StepShape:
             generation = int(grpo["generation_batch_size"])
         else:
             generation = batch * int(grpo.get("steps_per_generation") or accumulation)
-        context = recipe.model.max_seq_length
-        prompt, completion = grpo.get("max_prompt_length"), grpo.get("max_completion_length")
-        known = completion is not None or prompt is not None
-        if prompt is None:
-            prompt = context - completion if completion is not None else 0
-        if completion is None:
-            completion = context - prompt  # unknown prompt budget: the whole context may be completion
-        prompt, completion = int(prompt), int(completion)
-        if prompt + completion > context:
-            prompt = max(context - completion, 0)
-        return cls(batch, generation, prompt, completion, known)
+        lengths = GRPOLengths.from_recipe(recipe)
+        prompt, completion = lengths.longest_step()
+        return cls(batch, generation, prompt, completion, lengths.max_completion_length is not None)
 
 
 def optimizer_bytes(optim: str) -> int:
@@ -367,15 +359,19 @@ def _alternatives(recipe: Recipe) -> list[tuple[str, Recipe]]:
             batch = int(changed.grpo.get("per_device_train_batch_size") or 8)
             changed.grpo.update(num_generations=fewer, per_device_train_batch_size=min(batch, fewer))
             out.append((f"grpo.num_generations={fewer} grpo.per_device_train_batch_size={min(batch, fewer)}", changed))
-    context = recipe.model.max_seq_length
-    for shorter in (context * 3 // 4, context // 2):
+    lengths = GRPOLengths.from_recipe(recipe)
+    for shorter in (lengths.max_seq_length * 3 // 4, lengths.max_seq_length // 2):
         changed = copy.deepcopy(recipe)
         changed.model.max_seq_length = shorter
         label = f"model.max_seq_length={shorter}"
-        prompt, completion = changed.grpo.get("max_prompt_length"), changed.grpo.get("max_completion_length")
-        if completion is not None and completion >= shorter - (prompt or 0):
-            changed.grpo["max_completion_length"] = max(shorter - (prompt or shorter // 2), 1)
-            label += f" grpo.max_completion_length={changed.grpo['max_completion_length']}"
+        completion = lengths.completion_for_context(shorter)
+        if completion is not None:
+            changed.grpo["max_completion_length"] = completion
+            label += f" grpo.max_completion_length={completion}"
+        try:
+            GRPOLengths.from_recipe(changed)
+        except RecipeError:
+            continue  # the prompt budget fills the shorter context: the recipe check would refuse it
         out.append((label, changed))
     return out
 

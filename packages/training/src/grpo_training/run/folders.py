@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grpo_training import distributed
-from grpo_training.recipe_validation import check_run_name
+from grpo_training.recipe.checks import check_run_name
 from grpo_training.run.resume import ResumeError
 
 try:
@@ -44,7 +44,7 @@ except ImportError:  # Windows: no flock; folders are not locked there
     fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
-    from grpo_training.recipe_sections import Recipe
+    from grpo_training.recipe import Recipe
 
 logger = logging.getLogger("grpo_training.run")  # the run's logger: its folder warning belongs to the run's log
 

@@ -44,8 +44,7 @@ from grpo_training.model.backends import BackendChoice, select_backend
 from grpo_training.preflight import MemoryPlan, check_memory
 from grpo_training.preflight.learning_signal import check_learning_signal
 from grpo_training.prepare import PreparedData, build_reward_funcs, load_prompts, prepare_data, with_prefill
-from grpo_training.recipe_loading import dump_recipe
-from grpo_training.recipe_sections import Recipe
+from grpo_training.recipe import Recipe, dump_recipe
 from grpo_training.run.folders import make_shared_run_dir, release_run_folder
 from grpo_training.run.hub_inputs import check_hub_inputs
 from grpo_training.run.logs import quiet_replica_logging, setup_logging, teardown_logging

@@ -4,7 +4,7 @@ with one `error:` line and leaves no run folder behind; and a download that fail
 loads) is worded the same way.
 
 Example:
-    >>> from grpo_training.config import Recipe
+    >>> from grpo_training.recipe import Recipe
     >>> hub_inputs(Recipe())  # the embedded model and synthetic data: nothing from the Hub
     []
 """
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from grpo_training.config import Recipe
+    from grpo_training.recipe import Recipe
 
 
 def _from_hub(name: str | None) -> bool:
@@ -30,7 +30,7 @@ def hub_inputs(recipe: Recipe) -> list[tuple[str, str, str | None]]:
     """(repo id, repo type, folder) of what `recipe` downloads from the Hub.
 
     Example:
-        >>> from grpo_training.config import Recipe
+        >>> from grpo_training.recipe import Recipe
         >>> recipe = Recipe()
         >>> recipe.model.name, recipe.data.source, recipe.data.config = "org/model", "org/gsm8k", "main"
         >>> hub_inputs(recipe)
@@ -49,7 +49,7 @@ def data_config(recipe: Recipe) -> str:
     """The Hub configuration a recipe's data loader reads (the loader's default when the recipe names none).
 
     Example:
-        >>> from grpo_training.config import Recipe
+        >>> from grpo_training.recipe import Recipe
         >>> data_config(Recipe())
         'main'
     """

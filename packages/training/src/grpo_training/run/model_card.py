@@ -8,7 +8,7 @@ before/after evaluation, how to load the LoRA, and the recipe as run.
 
 Example:
     >>> import tempfile
-    >>> from grpo_training.config import Recipe
+    >>> from grpo_training.recipe import Recipe
     >>> run = Path(tempfile.mkdtemp())
     >>> card = write_model_card(run, Recipe(), [])
     >>> "embedded SmolLM2-135M-Instruct" in card.read_text()
@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from grpo_data.atomic_files import write_atomically
-from grpo_training.recipe_secrets import redact_secrets, redact_text
-from grpo_training.recipe_sections import Recipe
+from grpo_training.recipe import Recipe
+from grpo_training.recipe.secrets import redact_secrets, redact_text
 
 TOOLKIT = "grpo-toolkit"
 EMBEDDED_BASE = "embedded SmolLM2-135M-Instruct"

@@ -11,7 +11,7 @@ run and is refused with a `ResumeError` naming the field. `run_grpo` checks agai
 the folder's recipe, so a caller passing another recipe cannot rewrite a run's settings either.
 
 Example:
-    >>> from grpo_training.config import Recipe
+    >>> from grpo_training.recipe import Recipe
     >>> recorded = Recipe(grpo={"max_steps": 40, "learning_rate": 2e-4})
     >>> resume_changes(recorded, Recipe(grpo={"max_steps": 80, "learning_rate": 2e-4}))
     ['grpo.max_steps: 40 -> 80']
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from grpo_training.config import Recipe
+    from grpo_training.recipe import Recipe
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def flatten_recipe(recipe: Recipe) -> dict[str, Any]:
     """`section.field` -> value for every field (`rewards` as one value; unset `grpo` fields absent).
 
     Example:
-        >>> from grpo_training.config import Recipe
+        >>> from grpo_training.recipe import Recipe
         >>> flat = flatten_recipe(Recipe(grpo={"max_steps": 3}))
         >>> flat["grpo.max_steps"], flat["lora.r"]
         (3, 16)
@@ -131,7 +131,7 @@ def resume_changes(recorded: Recipe, requested: Recipe, run_dir: str | Path | No
         ResumeError: a change outside `SAFE_ON_RESUME` (or a smaller `max_steps`), naming the field.
 
     Example:
-        >>> from grpo_training.config import Recipe
+        >>> from grpo_training.recipe import Recipe
         >>> resume_changes(Recipe(grpo={"save_steps": 20}), Recipe(grpo={"save_steps": 5}))
         ['grpo.save_steps: 20 -> 5']
         >>> resume_changes(Recipe(grpo={"max_steps": 40}), Recipe(grpo={"max_steps": 30}))
@@ -181,7 +181,7 @@ def load_resume_recipe(run_dir: str | Path, overrides: list[str] | None = None,
         ...
         grpo_training.run.resume.ResumeError: --resume /no/such/run: no such run folder
     """
-    from grpo_training.config import load_recipe
+    from grpo_training.recipe import load_recipe
 
     path = recorded_recipe_path(run_dir, recipe)
     recorded = load_recipe(path, check_files=False)
@@ -200,11 +200,11 @@ def check_resumed_recipe(run_dir: str | Path, recipe: Recipe) -> list[str]:
 
     Example:
         >>> import tempfile
-        >>> from grpo_training.config import Recipe
+        >>> from grpo_training.recipe import Recipe
         >>> check_resumed_recipe(tempfile.mkdtemp(), Recipe())  # no recipe.yaml recorded: nothing to compare
         []
     """
-    from grpo_training.config import load_recipe
+    from grpo_training.recipe import load_recipe
 
     path = Path(run_dir) / RECIPE_FILE
     if not path.is_file():

@@ -19,15 +19,15 @@ from grpo_training.run.trainer_checkpoints import (
     quarantine_incomplete,
     step_of_checkpoint,
 )
-from grpo_training.grpo_args import GRPOArgsPlan, plan_grpo_args
+from grpo_training.recipe.grpo_args import GRPOArgsPlan, plan_grpo_args
 from grpo_training.run.hub_inputs import hub_errors_named
 from grpo_training.run.model_card import no_trl_card
 from grpo_training.run.monitoring import CompletionSampler, MetricsRecorder, ProgressBar, truncate_metrics
 from grpo_training.preflight import MemoryPlan, check_memory
 from grpo_training.preflight.longest_first import put_longest_first
 from grpo_training.prepare import PreparedData, build_reward_funcs
-from grpo_training.recipe_secrets import redact_secrets
-from grpo_training.recipe_sections import Recipe
+from grpo_training.recipe.secrets import redact_secrets
+from grpo_training.recipe import Recipe
 
 logger = logging.getLogger("grpo_training.run")  # the run's logger: these lines belong to the run's log
 
@@ -63,8 +63,7 @@ def build_trainer(
     """
     reward_funcs = reward_funcs or build_reward_funcs(recipe, tokenizer)
     # Weights follow the functions by name; a function the recipe does not list (e.g. one an app adds) weighs 1.
-    plan = plan_grpo_args(recipe, output_dir=str(run_dir), max_prompt_length=prepared.max_prompt_length,
-                          cuda=backend.cuda, backend=backend.name,
+    plan = plan_grpo_args(recipe, output_dir=str(run_dir), lengths=prepared.lengths, cuda=backend.cuda, backend=backend.name,
                           reward_names=[getattr(func, "__name__", "") for func in reward_funcs])
     for notice in plan.notices:
         logger.info("Config: %s", notice)

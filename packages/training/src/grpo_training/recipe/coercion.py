@@ -14,7 +14,7 @@ Example:
     >>> coerce_value("yes", int, "grpo.max_steps")
     Traceback (most recent call last):
     ...
-    grpo_training.recipe_errors.RecipeError: grpo.max_steps: expected int, got str 'yes'
+    grpo_training.recipe.sections.RecipeError: grpo.max_steps: expected int, got str 'yes'
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import types
 import typing
 from typing import Any
 
-from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe.sections import RecipeError
 
 
 def coerce_value(value: Any, annotation: Any, where: str) -> Any:
@@ -58,7 +58,7 @@ def field_types(cls: type) -> dict[str, Any]:
     """Field name -> annotation of the fields a dataclass takes in `__init__`.
 
     Example:
-        >>> from grpo_training.recipe_sections import RewardSpec
+        >>> from grpo_training.recipe.sections import RewardSpec
         >>> sorted(field_types(RewardSpec))
         ['name', 'params', 'weight']
     """

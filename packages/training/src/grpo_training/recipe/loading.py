@@ -1,9 +1,16 @@
-"""Read a recipe: YAML file -> `--set` overrides -> section dataclasses -> checks (no model is loaded).
+"""Read a recipe: YAML file -> `--set` overrides -> section dataclasses -> checks (no model is loaded);
+where the packaged recipes are; a recipe's `run.backend` read without importing trl.
+
+The backend must be chosen before trl is imported (Unsloth patches trl on import): only the `grpo`
+section's check imports trl (`grpo_training.recipe.grpo`), when a recipe is built, so entry points can
+`peek_backend` first and load the recipe after the backend is chosen.
 
 Example:
     >>> recipe = load_recipe(DEMO_RECIPE, ["grpo.max_steps=2"])
     >>> recipe.grpo["max_steps"]
     2
+    >>> DEMO_RECIPE.name, peek_backend(DEMO_RECIPE, ["run.backend=trl"])
+    ('demo_cpu.yaml', 'trl')
 """
 
 from __future__ import annotations
@@ -14,25 +21,26 @@ from typing import Any
 import yaml
 
 from grpo_data.atomic_files import write_atomically
-from grpo_training.recipe_coercion import coerce_value, field_types
-from grpo_training.recipe_errors import RecipeError
-from grpo_training.recipe_files import DEMO_RECIPE
-from grpo_training.recipe_grpo import build_grpo_section
-from grpo_training.recipe_overrides import apply_overrides
-from grpo_training.recipe_secrets import check_no_secrets, redact_secrets
-from grpo_training.recipe_sections import (
+from grpo_training.recipe.checks import validate_recipe
+from grpo_training.recipe.coercion import coerce_value, field_types
+from grpo_training.recipe.overrides import apply_overrides
+from grpo_training.recipe.secrets import check_no_secrets, redact_secrets
+from grpo_training.recipe.sections import (
     SECTIONS,
     DataConfig,
     EvaluationConfig,
     LoraConfig,
     ModelConfig,
     Recipe,
+    RecipeError,
     RewardsConfig,
     RewardSpec,
     RunConfig,
 )
-from grpo_training.recipe_validation import validate_recipe
-from grpo_training.recipe_yaml import load_yaml, read_recipe_text
+from grpo_training.recipe.yaml_safety import load_yaml, read_recipe_text
+
+RECIPES_DIR = Path(__file__).parent / "recipes"
+DEMO_RECIPE = RECIPES_DIR / "demo_cpu.yaml"
 
 
 def recipe_from_dict(raw: dict[str, Any], *, source_path: str | None = None, check_files: bool = True) -> Recipe:
@@ -42,8 +50,10 @@ def recipe_from_dict(raw: dict[str, Any], *, source_path: str | None = None, che
         >>> recipe_from_dict({"grpo": {"max_stepz": 3}})
         Traceback (most recent call last):
         ...
-        grpo_training.recipe_errors.RecipeError: grpo.max_stepz: unknown field, not in TRL 1.14.2's GRPOConfig nor ours; similar fields: max_steps, save_steps, eval_steps
+        grpo_training.recipe.sections.RecipeError: grpo.max_stepz: unknown field, not in TRL 1.14.2's GRPOConfig nor ours; similar fields: max_steps, save_steps, eval_steps
     """
+    from grpo_training.recipe.grpo import build_grpo_section  # imports trl: only once a recipe is built
+
     check_no_secrets(raw)  # first: a type error below would repeat the value
     if not isinstance(raw, dict):
         raise RecipeError(f"recipe: expected a mapping with sections {', '.join(SECTIONS)}, got {type(raw).__name__}")
@@ -79,7 +89,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, *, check_f
         >>> load_recipe(DEMO_RECIPE, ["data.loader=mnist"])
         Traceback (most recent call last):
         ...
-        grpo_training.recipe_errors.RecipeError: data.loader: 'mnist' is not a loader; expected one of gsm8k, dapo
+        grpo_training.recipe.sections.RecipeError: data.loader: 'mnist' is not a loader; expected one of gsm8k, dapo
     """
     path = Path(path)
     raw = load_yaml(read_recipe_text(path), f"recipe file {path}") or {}
@@ -100,7 +110,6 @@ def build_section(cls: type, values: Any, section: str) -> Any:
             f"{section}.{unknown[0]}: unknown field; {section} fields are: {', '.join(sorted(types_))}"
         )
     return cls(**{name: coerce_value(value, types_[name], f"{section}.{name}") for name, value in values.items()})
-
 
 
 def build_rewards(values: Any) -> RewardsConfig:
@@ -139,9 +148,26 @@ def build_rewards(values: Any) -> RewardsConfig:
     return RewardsConfig(funcs=specs, params=shared)
 
 
-
-
 def dump_recipe(recipe: Recipe, path: str | Path) -> Path:
-    """Write the recipe as YAML (atomically, secrets redacted: `grpo_training.recipe_secrets`) and return the path."""
+    """Write the recipe as YAML (atomically, secrets redacted: `grpo_training.recipe.secrets`) and return the path."""
     path = Path(path)
     return write_atomically(path, yaml.safe_dump(redact_secrets(recipe.to_dict()), sort_keys=False, allow_unicode=True))
+
+
+def peek_backend(recipe_path: str | Path, overrides: list[str]) -> str:
+    """`run.backend` of a recipe file (the last `run.backend=` override wins), "auto" when unset.
+
+    An unreadable file also gives "auto": loading the recipe afterwards reports the real problem.
+
+    Example:
+        >>> peek_backend(DEMO_RECIPE, [])
+        'auto'
+    """
+    for override in reversed(overrides):
+        if override.startswith("run.backend="):
+            return override.split("=", 1)[1].strip()
+    try:
+        raw = load_yaml(read_recipe_text(recipe_path), str(recipe_path)) or {}
+        return str((raw.get("run") or {}).get("backend", "auto"))
+    except (RecipeError, AttributeError):
+        return "auto"

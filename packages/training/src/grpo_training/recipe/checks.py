@@ -1,42 +1,36 @@
 """Cross-field checks of a built recipe that need no model: names that must exist, choices, ranges
-(`grpo_training.recipe_ranges`), files that must be there. Nothing here imports trl.
+(`grpo_training.recipe.ranges`), token budgets (`grpo_training.recipe.lengths`), files that must be there.
+Nothing here imports trl.
 
 Example:
-    >>> from grpo_training.recipe_sections import Recipe, RewardSpec, RewardsConfig
+    >>> from grpo_training.recipe.sections import Recipe, RewardSpec, RewardsConfig
     >>> validate_recipe(Recipe(rewards=RewardsConfig([RewardSpec("xmlcount")])))
     >>> validate_recipe(Recipe(rewards=RewardsConfig([RewardSpec("xmlcount", params={"scale": 2})])))
     Traceback (most recent call last):
     ...
-    grpo_training.recipe_errors.RecipeError: rewards[0].params.scale: reward 'xmlcount' takes no such parameter; it takes: prefix, log_every
+    grpo_training.recipe.sections.RecipeError: rewards[0].params.scale: reward 'xmlcount' takes no such parameter; it takes: prefix, log_every
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-from grpo_training.recipe_errors import RecipeError
-from grpo_training.recipe_ranges import check_recipe_ranges
-from grpo_training.recipe_secrets import check_no_secrets
-from grpo_training.recipe_sections import BACKENDS, LOADERS, SWANLAB_MODES, DataConfig, Recipe
-
-logger = logging.getLogger("grpo_training.config")  # one logger for every recipe check, named after the module that exports them
+from grpo_training.recipe.lengths import GRPOLengths
+from grpo_training.recipe.ranges import check_ranges
+from grpo_training.recipe.secrets import check_no_secrets
+from grpo_training.recipe.sections import BACKENDS, LOADERS, SWANLAB_MODES, DataConfig, Recipe, RecipeError
 
 
 def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path | None = None) -> None:
     """Cross-field checks that need no model: names that must exist, values in range
-    (`grpo_training.recipe_ranges`), files present, no secrets (`grpo_training.recipe_secrets`)."""
+    (`grpo_training.recipe.ranges`), token budgets that fit the context (`grpo_training.recipe.lengths`),
+    files present, no secrets (`grpo_training.recipe.secrets`)."""
     check_no_secrets(recipe.to_dict())
     _check_data(recipe.data, check_files, base_dir)
     _check_rewards(recipe, check_files, base_dir)
     _check_choices(recipe)
-    check_recipe_ranges(recipe)  # every ranged value, e.g. learning rate > 0, max_steps >= 1 or -1
-    grpo = recipe.grpo
-    if grpo.get("max_prompt_length") and grpo.get("max_completion_length"):
-        total = grpo["max_prompt_length"] + grpo["max_completion_length"]
-        if total > recipe.model.max_seq_length:
-            logger.warning("grpo.max_prompt_length + grpo.max_completion_length = %d exceeds model.max_seq_length = %d",
-                           total, recipe.model.max_seq_length)
+    check_ranges(recipe)  # every ranged value, e.g. learning rate > 0, max_steps >= 1 or -1
+    GRPOLengths.from_recipe(recipe).warn_if_over_context()  # its own checks: budgets >= 1 and within the context
     if recipe.data.system_prompt is not None:
         resolve_system_prompt_text(recipe.data.system_prompt)
 
@@ -84,7 +78,7 @@ def check_run_name(name: str | None) -> None:
         >>> check_run_name("../x")
         Traceback (most recent call last):
         ...
-        grpo_training.recipe_errors.RecipeError: run.name: '../x' is not a folder name, and the run folder must stay inside run.output_dir; give a plain folder name (no path separator, not '..'), and set run.output_dir for the parent folder
+        grpo_training.recipe.sections.RecipeError: run.name: '../x' is not a folder name, and the run folder must stay inside run.output_dir; give a plain folder name (no path separator, not '..'), and set run.output_dir for the parent folder
     """
     if not name:
         return  # unset: the run is named after the recipe and the time

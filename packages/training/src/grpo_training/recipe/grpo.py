@@ -1,6 +1,6 @@
 """The recipe's `grpo` section: TRL's `GRPOConfig` fields, extended by `GRPOSettings`.
 
-The only recipe module that imports trl (the backend must be chosen before trl is imported, so the
+The recipe module that imports trl at its top (the backend must be chosen before trl is imported, so the
 entry points reach this module only after `grpo_training.model.backends.select_backend`). An unknown
 field is refused with the closest field names (difflib), a field another section owns with its place.
 
@@ -17,8 +17,8 @@ from typing import Any
 
 from trl import GRPOConfig
 
-from grpo_training.recipe_coercion import coerce_value, field_types
-from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe.coercion import coerce_value, field_types
+from grpo_training.recipe.sections import RecipeError
 
 
 @dataclass
@@ -74,7 +74,7 @@ def build_grpo_section(values: Any) -> dict[str, Any]:
         >>> build_grpo_section({"seed": 1})
         Traceback (most recent call last):
         ...
-        grpo_training.recipe_errors.RecipeError: grpo.seed: set run.seed instead (one place for each value)
+        grpo_training.recipe.sections.RecipeError: grpo.seed: set run.seed instead (one place for each value)
     """
     if values is None:
         return {}

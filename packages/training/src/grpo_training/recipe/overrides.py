@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from grpo_training.recipe_errors import RecipeError
-from grpo_training.recipe_secrets import redact_text
-from grpo_training.recipe_yaml import InvalidYaml, load_yaml
+from grpo_training.recipe.sections import RecipeError
+from grpo_training.recipe.secrets import redact_text
+from grpo_training.recipe.yaml_safety import InvalidYaml, load_yaml
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -1,12 +1,15 @@
-"""The recipe's sections as dataclasses, and `Recipe`, the validated whole.
+"""The recipe's sections as dataclasses, `Recipe`, the validated whole, and `RecipeError`, what a bad recipe raises.
 
 A recipe is one YAML file with the sections `model`, `lora`, `grpo`, `rewards`, `data`, `evaluation`
 and `run`. Every section but `grpo` is one of the small dataclasses here; `grpo` holds fields of TRL's
-`GRPOConfig` (`grpo_training.recipe_grpo.GRPOSettings`) and stays a dict. Nothing here imports trl.
+`GRPOConfig` (`grpo_training.recipe.grpo.GRPOSettings`) and stays a dict. Nothing here imports trl, so
+every recipe module can raise `RecipeError` before the backend is chosen.
 
 Example:
     >>> Recipe(data=DataConfig(seed=7)).data_seed
     7
+    >>> str(RecipeError("grpo.max_steps: expected int, got str 'yes'"))
+    "grpo.max_steps: expected int, got str 'yes'"
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+
+class RecipeError(ValueError):
+    """A recipe is invalid; the message names the field (`section.field`) and what is expected."""
 
 
 @dataclass
@@ -156,7 +163,7 @@ SWANLAB_MODES = ("local", "cloud", "offline", "disabled")
 @dataclass
 class Recipe:
     """A validated recipe. `grpo` stays a dict of `GRPOSettings` fields until a run builds the
-    config (`grpo_training.grpo_args.plan_grpo_args`), because the run folder and the backend decide
+    config (`grpo_training.recipe.grpo_args.plan_grpo_args`), because the run folder and the backend decide
     some values.
 
     Example:

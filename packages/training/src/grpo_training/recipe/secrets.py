@@ -14,7 +14,7 @@ Example:
     >>> check_no_secrets({"grpo": {"hub_token": "hf_" + "x" * 30}})
     Traceback (most recent call last):
     ...
-    grpo_training.recipe_errors.RecipeError: grpo.hub_token: a recipe may not hold a secret (it is copied to the run folder, the model card, SwanLab and the log); remove it: tokens come from HF_TOKEN or `hf auth login`
+    grpo_training.recipe.sections.RecipeError: grpo.hub_token: a recipe may not hold a secret (it is copied to the run folder, the model card, SwanLab and the log); remove it: tokens come from HF_TOKEN or `hf auth login`
     >>> redact_secrets({"grpo": {"hub_token": "abc", "max_steps": 2}})
     {'grpo': {'hub_token': '<redacted>', 'max_steps': 2}}
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe.sections import RecipeError
 
 REDACTED = "<redacted>"
 SECRET_WORDS = ("token", "secret", "password", "passwd", "apikey", "api_key", "credential", "credentials")
@@ -54,7 +54,7 @@ def check_no_secrets(raw: Any, where: str = "") -> None:
         >>> check_no_secrets({"rewards": [{"name": "judge.py:score", "params": {"key": "hf_" + "a" * 24}}]})
         Traceback (most recent call last):
         ...
-        grpo_training.recipe_errors.RecipeError: rewards[0].params.key: looks like a Hugging Face token (hf_...); a recipe may not hold a secret (it is copied to the run folder, the model card, SwanLab and the log); remove it: tokens come from HF_TOKEN or `hf auth login`
+        grpo_training.recipe.sections.RecipeError: rewards[0].params.key: looks like a Hugging Face token (hf_...); a recipe may not hold a secret (it is copied to the run folder, the model card, SwanLab and the log); remove it: tokens come from HF_TOKEN or `hf auth login`
     """
     found = _first_secret(raw, where)
     if found is not None:

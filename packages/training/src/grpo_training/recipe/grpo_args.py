@@ -6,7 +6,8 @@ The tutorials were written for older versions; their arguments are translated, n
 - 8-bit / paged optimizers need bitsandbytes on CUDA: elsewhere they become `adamw_torch`;
 - `use_vllm` only when vllm can be imported;
 - on a CPU, bf16 mixed precision is off unless the recipe asks for it (float32 is faster there);
-- `max_completion_length` defaults to `model.max_seq_length - max_prompt_length`;
+- the token budgets are the run's `GRPOLengths` (`grpo_training.recipe.lengths`: the completion budget,
+  when the recipe leaves it unset, is `model.max_seq_length - max_prompt_length`);
 - `reward_weights` follow the reward functions by name (`rewards[].weight`; a function the recipe does not
   list, e.g. one an app adds, weighs 1.0);
 - `mask_truncated_completions` and `epsilon_high`, when the recipe leaves them out, are passed as TRL's
@@ -16,9 +17,10 @@ Every change is returned as a notice and logged in one line. The plan holds the 
 arguments; the backends build their GRPOConfig from it (`GRPOArgsPlan.settings`, `GRPOArgsPlan.trl_kwargs`).
 
 Example:
-    >>> from grpo_training.config import Recipe
-    >>> plan = plan_grpo_args(Recipe(grpo={"num_generations": 4, "per_device_train_batch_size": 1}),
-    ...                       output_dir="/tmp/x", max_prompt_length=100, cuda=False)
+    >>> from grpo_training.recipe import Recipe
+    >>> from grpo_training.recipe.lengths import GRPOLengths
+    >>> recipe = Recipe(grpo={"num_generations": 4, "per_device_train_batch_size": 1})
+    >>> plan = plan_grpo_args(recipe, output_dir="/tmp/x", lengths=GRPOLengths.from_recipe(recipe, 100), cuda=False)
     >>> plan.kwargs["per_device_train_batch_size"], plan.kwargs["max_completion_length"]
     (4, 412)
 """
@@ -32,10 +34,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from grpo_training.custom_rewards import reward_key
-from grpo_training.recipe_errors import RecipeError
-from grpo_training.recipe_grpo import GRPOSettings
-from grpo_training.recipe_secrets import check_no_secrets
-from grpo_training.recipe_sections import Recipe
+from grpo_training.recipe.grpo import GRPOSettings
+from grpo_training.recipe.lengths import GRPOLengths
+from grpo_training.recipe.ranges import check_ranges
+from grpo_training.recipe.secrets import check_no_secrets
+from grpo_training.recipe.sections import Recipe, RecipeError
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +81,7 @@ def plan_grpo_args(
     recipe: Recipe,
     *,
     output_dir: str,
-    max_prompt_length: int,
+    lengths: GRPOLengths,
     cuda: bool,
     backend: str = "trl",
     reward_names: list[str] | None = None,
@@ -88,21 +91,23 @@ def plan_grpo_args(
     Args:
         recipe: a validated recipe.
         output_dir: the run folder (checkpoints land in it).
-        max_prompt_length: the prompt budget the data preparation settled on.
+        lengths: the token budgets, with the prompt budget the data preparation settled on
+            (`PreparedData.lengths`).
         cuda: whether training runs on a CUDA device.
         backend: "trl" or "unsloth" (Unsloth handles gradient checkpointing itself).
         reward_names: the `__name__` of each reward function the trainer gets, in order; None = the recipe's.
 
     Raises:
-        RecipeError: conflicting fields (e.g. both warmup_ratio and warmup_steps).
+        RecipeError: a value out of range or fields in conflict (`grpo_training.recipe.ranges`), a secret.
     """
     check_no_secrets(recipe.grpo, "grpo")  # never in training_args.bin, even for a recipe built without the checks
+    check_ranges(recipe)  # e.g. warmup_ratio beside warmup_steps, in a recipe changed after the checks
     kwargs = dict(recipe.grpo)
     notices: list[str] = []
     _map_warmup_ratio(kwargs, notices)
     _fit_batch_to_generations(kwargs, notices)
     _fit_hardware(kwargs, notices, cuda)
-    _set_lengths(kwargs, notices, recipe.model.max_seq_length, max_prompt_length)
+    _set_lengths(kwargs, notices, lengths)
     if backend == "trl":
         kwargs["gradient_checkpointing"] = bool(recipe.lora.gradient_checkpointing)
         if recipe.lora.gradient_checkpointing:
@@ -123,12 +128,8 @@ def plan_grpo_args(
 
 
 def _map_warmup_ratio(kwargs: dict[str, Any], notices: list[str]) -> None:
-    ratio = kwargs.pop("warmup_ratio", None)
+    ratio = kwargs.pop("warmup_ratio", None)  # in range, and not beside warmup_steps: check_ranges
     if ratio is not None:
-        if kwargs.get("warmup_steps"):
-            raise RecipeError("grpo.warmup_ratio and grpo.warmup_steps are both set; keep one")
-        if not 0 <= ratio < 1:
-            raise RecipeError(f"grpo.warmup_ratio: must be in [0, 1), got {ratio}")
         kwargs["warmup_steps"] = float(ratio)
         notices.append(f"warmup_ratio={ratio} -> warmup_steps={ratio} (transformers 5: a float < 1 is a ratio)")
 
@@ -167,18 +168,12 @@ def _fit_hardware(kwargs: dict[str, Any], notices: list[str], cuda: bool) -> Non
         notices.append("CPU: fp16 mixed precision is not supported: float32 training")
 
 
-def _set_lengths(kwargs: dict[str, Any], notices: list[str], max_seq_length: int, max_prompt_length: int) -> None:
-    from grpo_data.prompt_length import completion_budget
-
-    kwargs["max_prompt_length"] = max_prompt_length
-    if kwargs.get("max_completion_length") is None:
-        completion = completion_budget(max_seq_length, max_prompt_length)
-        if completion < 1:
-            raise RecipeError(f"model.max_seq_length={max_seq_length} leaves no room for completions after "
-                              f"max_prompt_length={max_prompt_length}; raise it or set grpo.max_completion_length")
-        kwargs["max_completion_length"] = completion
-        notices.append(f"max_completion_length = max_seq_length {max_seq_length} - max_prompt_length "
-                       f"{max_prompt_length} = {completion}")
+def _set_lengths(kwargs: dict[str, Any], notices: list[str], lengths: GRPOLengths) -> None:
+    kwargs["max_prompt_length"] = lengths.max_prompt_length
+    kwargs["max_completion_length"] = lengths.max_completion_length
+    if lengths.completion_is_derived:
+        notices.append(f"max_completion_length = max_seq_length {lengths.max_seq_length} - max_prompt_length "
+                       f"{lengths.max_prompt_length} = {lengths.max_completion_length}")
 
 
 def resolve_report_to(recipe: Recipe) -> list[str]:
@@ -196,7 +191,7 @@ def reward_weights(recipe: Recipe, reward_names: list[str] | None = None) -> lis
     not list. `reward_names` None: the recipe's own functions, in order.
 
     Example:
-        >>> from grpo_training.recipe_sections import RewardsConfig, RewardSpec
+        >>> from grpo_training.recipe.sections import RewardsConfig, RewardSpec
         >>> recipe = Recipe(rewards=RewardsConfig([RewardSpec("xmlcount", 0.5), RewardSpec("pkg.mod:brevity", 2.0)]))
         >>> reward_weights(recipe), reward_weights(recipe, ["brevity", "added_by_app", "xmlcount"])
         ([0.5, 2.0], [2.0, 1.0, 0.5])

@@ -17,7 +17,7 @@ Example:
     ...           "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]", "recipe file bomb.yaml")
     Traceback (most recent call last):
     ...
-    grpo_training.recipe_errors.RecipeError: recipe file bomb.yaml: the YAML expands to more than 100,000 values (its aliases, *name, repeat anchored parts); a recipe holds a few hundred: write the values out or remove the repeated aliases
+    grpo_training.recipe.sections.RecipeError: recipe file bomb.yaml: the YAML expands to more than 100,000 values (its aliases, *name, repeat anchored parts); a recipe holds a few hundred: write the values out or remove the repeated aliases
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from grpo_training.recipe_errors import RecipeError
+from grpo_training.recipe.sections import RecipeError
 
 MAX_RECIPE_BYTES = 1_000_000
 MAX_VALUES = 100_000
@@ -44,7 +44,7 @@ def read_recipe_text(path: str | Path) -> str:
         >>> read_recipe_text("/")
         Traceback (most recent call last):
         ...
-        grpo_training.recipe_errors.RecipeError: recipe file / is a folder, not a YAML file; give the recipe file itself
+        grpo_training.recipe.sections.RecipeError: recipe file / is a folder, not a YAML file; give the recipe file itself
     """
     path = Path(path)
     if path.is_dir():

@@ -3,28 +3,28 @@
 A value of the right type can still be impossible: a learning rate of 0, a negative batch, a LoRA
 rank of 0, a temperature of 0 for GRPO's sampling. Unchecked, such values fail after the model has loaded
 (or, for a negative `max_steps`, run a whole epoch). `RANGES` lists
-every ranged field in one table; `check_recipe_ranges` (called by `grpo_training.recipe_validation.validate_recipe`,
-which the apps and the CLI share) checks it and the few limits between fields.
+every ranged field in one table; `check_ranges` (called by `grpo_training.recipe.checks.validate_recipe`,
+which the apps and the CLI share) checks it and the few limits between fields. The token budgets and their
+limits are `grpo_training.recipe.lengths.GRPOLengths`'s.
 
 `grpo.max_steps` is `>= 1`, or `-1` meaning "train for `grpo.num_train_epochs` epochs" (TRL's default);
 0 and other negative values are errors.
 
 Example:
-    >>> from grpo_training.config import Recipe
-    >>> check_recipe_ranges(Recipe(grpo={"learning_rate": 0.0}))
+    >>> from grpo_training.recipe import Recipe
+    >>> check_ranges(Recipe(grpo={"learning_rate": 0.0}))
     Traceback (most recent call last):
     ...
-    grpo_training.recipe_errors.RecipeError: grpo.learning_rate: must be > 0, got 0.0
+    grpo_training.recipe.sections.RecipeError: grpo.learning_rate: must be > 0, got 0.0
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from grpo_training.recipe_sections import Recipe
+from grpo_training.recipe.sections import Recipe, RecipeError
 
 
 @dataclass
@@ -93,8 +93,6 @@ RANGES: dict[str, Range] = {
     "grpo.generation_batch_size": AT_LEAST_ONE,
     "grpo.steps_per_generation": AT_LEAST_ONE,
     "grpo.num_iterations": AT_LEAST_ONE,
-    "grpo.max_prompt_length": AT_LEAST_ONE,
-    "grpo.max_completion_length": AT_LEAST_ONE,
     "grpo.temperature": POSITIVE,
     "grpo.top_p": FRACTION,
     "grpo.top_k": NON_NEGATIVE,
@@ -129,7 +127,7 @@ def recipe_value(recipe: Recipe, path: str) -> Any:
     """The value at `section.field` of a recipe (None when a `grpo` field is unset).
 
     Example:
-        >>> from grpo_training.config import Recipe
+        >>> from grpo_training.recipe import Recipe
         >>> recipe_value(Recipe(), "lora.r"), recipe_value(Recipe(), "grpo.max_steps")
         (16, None)
     """
@@ -139,21 +137,19 @@ def recipe_value(recipe: Recipe, path: str) -> Any:
     return getattr(getattr(recipe, section), name)
 
 
-def check_recipe_ranges(recipe: Recipe) -> None:
+def check_ranges(recipe: Recipe) -> None:
     """Raise `RecipeError` naming the first field whose value is outside its range (see `RANGES`),
-    or a pair of fields that cannot hold together (a prompt or completion budget that fills the
-    whole context; more held-out rows than synthetic rows).
+    or a pair of fields that cannot hold together (both warmup_ratio and warmup_steps; more held-out
+    rows than synthetic rows).
 
     Example:
-        >>> from grpo_training.config import Recipe
-        >>> check_recipe_ranges(Recipe(grpo={"max_steps": -1}))  # -1: train for num_train_epochs
-        >>> check_recipe_ranges(Recipe(grpo={"max_steps": -5}))
+        >>> from grpo_training.recipe import Recipe
+        >>> check_ranges(Recipe(grpo={"max_steps": -1}))  # -1: train for num_train_epochs
+        >>> check_ranges(Recipe(grpo={"max_steps": -5}))
         Traceback (most recent call last):
         ...
-        grpo_training.recipe_errors.RecipeError: grpo.max_steps: must be >= 1, or -1 to train for grpo.num_train_epochs, got -5
+        grpo_training.recipe.sections.RecipeError: grpo.max_steps: must be >= 1, or -1 to train for grpo.num_train_epochs, got -5
     """
-    from grpo_training.recipe_errors import RecipeError
-
     check_finite_numbers(recipe)
     for path, valid in RANGES.items():
         value = recipe_value(recipe, path)
@@ -162,12 +158,6 @@ def check_recipe_ranges(recipe: Recipe) -> None:
         problem = valid.problem(value)
         if problem:
             raise RecipeError(f"{path}: {problem}")
-    context = recipe.model.max_seq_length
-    for name, other in (("max_prompt_length", "the completion"), ("max_completion_length", "the prompt")):
-        value = recipe.grpo.get(name)
-        if value is not None and value >= context:
-            raise RecipeError(f"grpo.{name}: {value} tokens fill model.max_seq_length={context}, leaving no room for "
-                              f"{other}; lower it or raise model.max_seq_length")
     if recipe.grpo.get("warmup_ratio") is not None and recipe.grpo.get("warmup_steps"):
         raise RecipeError("grpo.warmup_ratio and grpo.warmup_steps are both set; keep one")
     data = recipe.data
@@ -181,14 +171,12 @@ def check_finite_numbers(recipe: Recipe) -> None:
     fields, the `grpo` fields, reward weights and parameters, and numbers nested in mappings or lists.
 
     Example:
-        >>> from grpo_training.config import Recipe
+        >>> from grpo_training.recipe import Recipe
         >>> check_finite_numbers(Recipe(grpo={"adam_beta1": float("inf")}))
         Traceback (most recent call last):
         ...
-        grpo_training.recipe_errors.RecipeError: grpo.adam_beta1: must be a finite number, got inf
+        grpo_training.recipe.sections.RecipeError: grpo.adam_beta1: must be a finite number, got inf
     """
-    from grpo_training.recipe_errors import RecipeError
-
     for where, value in _numbers(recipe.to_dict(), ""):
         if not math.isfinite(value):
             raise RecipeError(f"{where}: must be a finite number, got {value!r}")
