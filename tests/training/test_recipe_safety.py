@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grpo_training import custom_rewards
+from grpo_training.recipe import custom_rewards
 from grpo_training.cli import main as cli
 from grpo_training.recipe import DEMO_RECIPE, Recipe, RecipeError, dump_recipe, load_recipe
 from grpo_training.recipe.grpo_args import plan_grpo_args
