@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
-    from grpo_training.backends import select_backend
+    from grpo_training.model.backends import select_backend
 
     choice = select_backend("unsloth", import_early=True)  # Unsloth before trl, which the recipe's config imports
     from grpo_training.recipe import load_recipe
@@ -37,7 +37,7 @@ def main() -> int:
     recipe = load_recipe(args.recipe, args.set, check_files=False)
     import torch
 
-    from grpo_training.backends import load_model
+    from grpo_training.model.backends import load_model
     from grpo_training.evaluation import SamplingSettings, evaluate
     from grpo_training.evaluation.engines import HFGenerate, VLLMGenerate
     from grpo_training.prepare import load_prompts, prepare_data, with_prefill

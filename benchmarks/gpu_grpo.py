@@ -240,12 +240,13 @@ def wrapper_recipe(model_dir: str, settings: dict[str, Any], steps: int, vllm: b
 def worker_wrapper(cli: argparse.Namespace) -> None:
     """Paths a and d: grpo_training's own steps (as `run_grpo` does them), measured."""
     settings = json.loads(cli.settings)
-    from grpo_training.backends import select_backend
+    from grpo_training.model.backends import select_backend
 
     choice = select_backend("unsloth", import_early=True)
-    from grpo_training.lora_targets import adapted_module_names
+    from grpo_training.model.lora_targets import adapted_module_names
     from grpo_training.prepare import prepare_data, with_prefill
-    from grpo_training.run import build_trainer, load_model, make_run_dir
+    from grpo_training.run.folders import make_run_dir
+    from grpo_training.run.steps import build_trainer, load_model
 
     from gpu_timing import StepClock, sample_memory, sample_stacks, time_rollouts, write_measurement
 
@@ -542,12 +543,12 @@ def assemble(cli: argparse.Namespace) -> None:
 
 def embedded(cli: argparse.Namespace) -> None:
     """The embedded SmolLM2-135M-Instruct through run_grpo on the unsloth backend: reward should rise."""
-    from grpo_training.backends import select_backend
+    from grpo_training.model.backends import select_backend
 
     select_backend("unsloth", import_early=True)
     from grpo_training.recipe import DEMO_RECIPE, load_recipe
     from grpo_training.embedded import embedded_model_path
-    from grpo_training.run import run_grpo
+    from grpo_training.run.grpo import run_grpo
 
     overrides = [f"model.name={embedded_model_path()}", "run.backend=unsloth", "run.report_to=none",
                  "run.output_dir=/tmp/runs", "run.name=embedded-unsloth", f"grpo.max_steps={cli.steps}",

@@ -117,7 +117,7 @@ def plan_case(case: Case) -> dict[str, Any]:
 
     from grpo_training.recipe import load_recipe
     from grpo_training.preflight import ModelShape, plan_memory
-    from grpo_training.preflight.memory_sizes import GIB
+    from grpo_training.memory_sizes import GIB
 
     sys.path.insert(0, str(HERE))
     from gpu_grpo import SHAPES

@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--settings", default="r16all-8x256")
     cli = parser.parse_args()
 
-    from grpo_training.backends import select_backend
+    from grpo_training.model.backends import select_backend
 
     choice = select_backend("trl", import_early=True)
     from peft import LoraConfig, get_peft_model
@@ -36,7 +36,8 @@ def main() -> None:
     import gpu_grpo
     from grpo_training.embedded import embedded_model_path
     from grpo_training.prepare import prepare_data, with_prefill
-    from grpo_training.run import build_trainer, load_model, make_run_dir
+    from grpo_training.run.folders import make_run_dir
+    from grpo_training.run.steps import build_trainer, load_model
     from tutorial1_raw_unsloth import REWARD_FUNCS, get_gsm8k_questions, grpo_config_kwargs
 
     model_dir = str(embedded_model_path())

@@ -14,9 +14,9 @@ import pytest
 
 import grpo_data.cli
 import grpo_export.cli
-import grpo_training.cli
+import grpo_training.cli.main
 
-CLIS = {"grpo_export": grpo_export.cli.main, "grpo_data": grpo_data.cli.main, "grpo_training": grpo_training.cli.main}
+CLIS = {"grpo_export": grpo_export.cli.main, "grpo_data": grpo_data.cli.main, "grpo_training": grpo_training.cli.main.main}
 
 # (cli, arguments); in the arguments NOPE is a path that does not exist, ADAPTER a folder with an empty
 # adapter_config.json, BAD a recipe with no reward, BROKEN a file that is not YAML, OUT a fresh output folder

@@ -1,14 +1,11 @@
-"""Gemma-3 4B (the first tutorial's title model) on GSM8K with the XML rewards, on one 24 GB GPU.
+"""Gemma-3 4B (the first tutorial's title model) on GSM8K with the XML rewards, on one 24 GB GPU: tutorial 1's
+steps with Gemma-3, which Unsloth loads through FastModel (it is multimodal; LoRA goes on its language layers).
 
-The same pipeline as apps/phi4_gsm8k (tutorial 1), with Gemma-3 loaded through Unsloth's FastModel
-(it is multimodal; LoRA goes on its language layers):
-  1. data     GSM8K under the XML system prompt        5. LoRA    <run>/lora, checked to have trained
-  2. rewards  the five XML rewards (bugs fixed)         6. merged  <run>/merged_16bit, verified
-  3. GRPO     Unsloth + TRL on a GPU; TRL + PEFT on CPU 7. GGUF    <run>/gguf (q8_0 by default), verified
-  4. eval     before/after on held-out questions        8. Hub     optional: --push-to-hub USER/REPO
+The tutorial's steps run in its order (`TUTORIAL` below); its values are in recipe.yaml. Training runs in a
+process of its own and the export in another, so the export starts on a GPU nothing else holds.
 
-    hatch run python apps/gemma3_gsm8k/train.py --demo   # CPU: embedded SmolLM2-135M, synthetic GSM8K
-    hatch run python apps/gemma3_gsm8k/train.py          # GPU: recipe.yaml
+    hatch run python apps/gemma3_gsm8k/train.py --demo      # CPU: embedded SmolLM2-135M, synthetic GSM8K
+    hatch run python apps/gemma3_gsm8k/train.py             # GPU: recipe.yaml, the tutorial's values
 """
 
 from __future__ import annotations
@@ -17,28 +14,29 @@ import sys
 from pathlib import Path
 
 from grpo_export.run_export import export_run_in_fresh_process
-from grpo_training.app import app_arguments, print_run_summary, train_in_fresh_process
-from grpo_training.clean_errors import exits_cleanly
+from grpo_training.cli.app import Step, TutorialApp
 
-APP_DIR = Path(__file__).resolve().parent
+TUTORIAL = TutorialApp(
+    __doc__, Path(__file__).resolve().parent, export=export_run_in_fresh_process,
+    training=(
+        Step("load Gemma-3 4B through Unsloth's FastModel (a multimodal model), with vLLM for the rollouts", "model"),
+        Step("add LoRA adapters to its language layers only", "lora"),
+        Step("GSM8K questions under tutorial 1's XML system prompt", "data"),
+        Step("tutorial 1's five XML rewards (bugs fixed)", "rewards"),
+        Step("GRPO with tutorial 1's settings, sized for one 24 GB GPU", "grpo"),
+        Step("save the LoRA and check that it trained", "run"),
+        Step("held-out questions without and with the LoRA", "evaluation"),
+    ),
+    exporting=(
+        Step("merged 16-bit model, verified", "model"),
+        Step("GGUF files, each reloaded and checked", "--gguf"),
+        Step("optionally, both pushed to the Hub", "--push-to-hub"),
+    ),
+)
 
 
-@exits_cleanly  # a bad --set, an unsafe --resume change, bad data, an untrained LoRA: one `error:` line, exit 2
 def main(argv: list[str] | None = None) -> int:
-    args = app_arguments(__doc__, argv)
-
-    # 1-5: data -> rewards -> GRPO -> before/after evaluation -> LoRA (verified to have trained),
-    # in a process of its own (`python -m grpo_training train`, Unsloth imported before trl): the tutorial's recipe,
-    # or the CPU demo (said why); the trainer and vLLM's reservation end with it
-    trained = train_in_fresh_process(args, APP_DIR)
-
-    # 6-8: merged 16-bit -> GGUF -> Hub (the tutorial's save_pretrained_merged / _gguf / push_to_hub_merged),
-    # in another fresh process, on a GPU nothing else holds
-    exported = export_run_in_fresh_process(trained.run_dir, base_model=trained.base_model,
-                                           gguf_methods=args.gguf, model_name=APP_DIR.name,
-                                           push_to=args.push_to_hub, private=args.private, **trained.card_facts)
-    print_run_summary(trained, exported.describe())
-    return 0
+    return TUTORIAL.main(argv)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,7 @@
 """Tutorial 1 as a script: GRPO of Phi-4 (14B) on GSM8K with XML <reasoning>/<answer> rewards.
 
-The steps, as in the notebook:
-  1. data     GSM8K questions under the XML system prompt (grpo_data.load_gsm8k)
-  2. rewards  xmlcount, soft_format, strict_format, integer, correctness (grpo_rewards, bugs fixed)
-  3. GRPO     Unsloth + TRL (+ vLLM rollouts) on a GPU; TRL + PEFT on a CPU (grpo_training.run_grpo)
-  4. eval     before/after on held-out questions: answer accuracy and format compliance
-  5. LoRA     saved to <run>/lora and checked to have trained
-  6. merged   base + LoRA as a 16-bit model in <run>/merged_16bit, verified against base + LoRA
-  7. GGUF     llama.cpp's converter/quantizer into <run>/gguf (q8_0 by default), each file reloaded and checked
-  8. Hub      optional: --push-to-hub USER/REPO pushes the merged model with a generated model card
+The tutorial's steps run in its order (`TUTORIAL` below); its values are in recipe.yaml. Training runs in a
+process of its own and the export in another, so the export starts on a GPU nothing else holds.
 
     hatch run python apps/phi4_gsm8k/train.py --demo      # CPU: embedded SmolLM2-135M, synthetic GSM8K
     hatch run python apps/phi4_gsm8k/train.py             # GPU: recipe.yaml, the tutorial's values
@@ -20,28 +13,29 @@ import sys
 from pathlib import Path
 
 from grpo_export.run_export import export_run_in_fresh_process
-from grpo_training.app import app_arguments, print_run_summary, train_in_fresh_process
-from grpo_training.clean_errors import exits_cleanly
+from grpo_training.cli.app import Step, TutorialApp
 
-APP_DIR = Path(__file__).resolve().parent
+TUTORIAL = TutorialApp(
+    __doc__, Path(__file__).resolve().parent, export=export_run_in_fresh_process,
+    training=(
+        Step("load Phi-4 through Unsloth, with vLLM for the rollouts", "model"),
+        Step("add LoRA adapters", "lora"),
+        Step("GSM8K questions under the XML <reasoning>/<answer> system prompt", "data"),
+        Step("rewards: xmlcount, soft_format, strict_format, integer, correctness (bugs fixed)", "rewards"),
+        Step("GRPO: TRL's GRPOTrainer with the tutorial's GRPOConfig, logged to SwanLab", "grpo"),
+        Step("save the LoRA to <run>/lora and check that it trained", "run"),
+        Step("answer held-out questions without and with the LoRA: accuracy, format", "evaluation"),
+    ),
+    exporting=(
+        Step("merge base + LoRA into a 16-bit model in <run>/merged_16bit, verified", "model"),
+        Step("GGUF through llama.cpp into <run>/gguf, each file reloaded and checked", "--gguf"),
+        Step("push the merged model and the GGUF files to the Hub, with a model card", "--push-to-hub"),
+    ),
+)
 
 
-@exits_cleanly  # a bad --set, an unsafe --resume change, bad data, an untrained LoRA: one `error:` line, exit 2
 def main(argv: list[str] | None = None) -> int:
-    args = app_arguments(__doc__, argv)
-
-    # 1-5: data -> rewards -> GRPO -> before/after evaluation -> LoRA (verified to have trained),
-    # in a process of its own (`python -m grpo_training train`, Unsloth imported before trl): the tutorial's recipe,
-    # or the CPU demo (said why); the trainer and vLLM's reservation end with it
-    trained = train_in_fresh_process(args, APP_DIR)
-
-    # 6-8: merged 16-bit -> GGUF -> Hub (the tutorial's save_pretrained_merged / _gguf / push_to_hub_merged),
-    # in another fresh process, on a GPU nothing else holds
-    exported = export_run_in_fresh_process(trained.run_dir, base_model=trained.base_model,
-                                           gguf_methods=args.gguf, model_name=APP_DIR.name,
-                                           push_to=args.push_to_hub, private=args.private, **trained.card_facts)
-    print_run_summary(trained, exported.describe())
-    return 0
+    return TUTORIAL.main(argv)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ APPS = Path(__file__).resolve().parents[2] / "apps"
 
 SPY = """
 import importlib.util, json, sys
-import grpo_training.backends as backends
+import grpo_training.model.backends as backends
 
 choices = []
 real_select_backend = backends.select_backend
@@ -45,7 +45,7 @@ print(json.dumps({"trl_after_import": trl_after_import, "choices": choices, "sta
 CLI_CHECK = SPY + """
 import atexit
 atexit.register(lambda: print(json.dumps({"choices": choices, "trl_loaded_at_exit": "trl" in sys.modules})))
-import grpo_training.cli as cli
+import grpo_training.cli.main as cli
 sys.exit(cli.main_train(sys.argv[1:]))
 """
 

@@ -22,6 +22,21 @@ def test_every_app_has_a_recipe_and_a_script() -> None:
         assert len((APPS / app / "train.py").read_text().splitlines()) <= 150
 
 
+@pytest.mark.parametrize("app", ["gemma3_gsm8k", "phi4_gsm8k", "r1_qwen3_dapo_id"])
+def test_every_app_runs_the_tutorials_steps_in_its_order(app: str) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"app_{app}", APPS / app / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tutorial = module.TUTORIAL
+    # load the model -> LoRA -> data -> rewards -> GRPO -> save the LoRA -> with/without LoRA -> merged, GGUF, Hub
+    assert [step.values for step in tutorial.training] == ["model", "lora", "data", "rewards", "grpo", "run",
+                                                           "evaluation"]
+    assert [step.values for step in tutorial.exporting] == ["model", "--gguf", "--push-to-hub"]
+    assert tutorial.app_dir == APPS / app
+
+
 @pytest.mark.parametrize("path", ALL_RECIPES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_recipe_parses_with_known_rewards_and_fields(path: Path) -> None:
     recipe = load_recipe(path, check_files=False)  # unknown fields or reward names raise RecipeError

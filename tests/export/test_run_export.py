@@ -57,7 +57,7 @@ def test_the_pushed_card_carries_the_runs_own_card(tmp_path) -> None:
     """The card a run writes into its folder is the one the push uses (plus the Hub's metadata), less
     the section on loading the run's local LoRA; a README.md the toolkit did not write (TRL's) is not used."""
     from grpo_training.recipe import Recipe, dump_recipe
-    from grpo_training.model_card import write_model_card
+    from grpo_training.run.model_card import write_model_card
 
     recipe = Recipe()
     dump_recipe(recipe, tmp_path / "recipe.yaml")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from grpo_training.app import app_argument_parser, app_recipe_source
-from grpo_training.backends import cuda_available
+from grpo_training.cli.app import app_argument_parser, app_recipe_source
+from grpo_training.model.backends import cuda_available
 
 APP = Path(__file__).resolve().parents[2] / "apps" / "phi4_gsm8k"
 

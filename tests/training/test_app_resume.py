@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from grpo_training import cli, train_command
-from grpo_training.app import app_argument_parser, training_command
+from grpo_training.cli import main as cli
+from grpo_training.cli import train as train_command
+from grpo_training.cli.app import app_argument_parser, training_command
 from grpo_training.recipe import DEMO_RECIPE, dump_recipe, load_recipe
-from grpo_training.resume import ResumeError
+from grpo_training.run.resume import ResumeError
 
 REPO = Path(__file__).resolve().parents[2]
 APP_DIR = REPO / "apps" / "phi4_gsm8k"
@@ -68,7 +69,7 @@ def test_app_resume_refuses_an_unsafe_override_naming_the_field(run_dir, overrid
 
 
 def test_run_grpo_refuses_another_recipe_for_a_resumed_run_before_any_model_loads(run_dir, monkeypatch):
-    import grpo_training.run as run
+    import grpo_training.run.grpo as run
 
     monkeypatch.setattr(run, "load_model", lambda *a, **k: pytest.fail("a model was loaded"))
     recorded = (run_dir / "recipe.yaml").read_text()
@@ -78,7 +79,7 @@ def test_run_grpo_refuses_another_recipe_for_a_resumed_run_before_any_model_load
 
 
 def test_a_safe_change_on_resume_is_logged_in_the_runs_log(run_dir, monkeypatch):
-    import grpo_training.run as run
+    import grpo_training.run.grpo as run
 
     class Stop(Exception):
         pass
@@ -115,7 +116,7 @@ def test_apps_print_the_clis_one_line_errors(argv, message, capfd):
 
 def test_an_untrained_lora_is_a_clean_error_too(capsys):
     from grpo_training.clean_errors import exits_cleanly
-    from grpo_training.run import LoraNotTrainedError
+    from grpo_training.run.lora import LoraNotTrainedError
 
     @exits_cleanly
     def main():

@@ -10,7 +10,7 @@ import sys
 import pytest
 from transformers import AutoTokenizer
 
-from grpo_training.backends import BackendError, select_backend
+from grpo_training.model.backends import BackendError, select_backend
 from grpo_training.embedded import embedded_model_path
 from grpo_training.prepare import with_prefill
 
@@ -20,7 +20,7 @@ needs_cpu_only = pytest.mark.skipif("torch" in sys.modules and __import__("torch
 
 @needs_cpu_only
 def test_auto_selects_trl_on_cpu_and_logs_one_line(caplog):
-    with caplog.at_level(logging.INFO, logger="grpo_training.backends"):
+    with caplog.at_level(logging.INFO, logger="grpo_training.model.backends"):
         choice = select_backend("auto")
     assert choice.name == "trl" and not choice.cuda
     lines = [record.getMessage() for record in caplog.records if record.getMessage().startswith("Backend:")]
@@ -33,13 +33,23 @@ def test_unsloth_on_cpu_is_refused_with_the_way_out():
         select_backend("unsloth")
 
 
+def test_unsloth_loading_with_auto_vllm_share_needs_the_preflights_share():
+    from grpo_training.recipe import Recipe
+    from grpo_training.model.backends import load_model_unsloth
+
+    recipe = Recipe()
+    recipe.model.name, recipe.model.fast_inference, recipe.model.gpu_memory_utilization = "org/model", True, "auto"
+    with pytest.raises(BackendError, match="memory pre-flight"):
+        load_model_unsloth(recipe)
+
+
 def test_unknown_backend_is_refused():
     with pytest.raises(BackendError, match="unknown backend"):
         select_backend("jax")
 
 
 def test_the_cpu_path_never_imports_unsloth_or_vllm():
-    code = ("import sys, grpo_training.run, grpo_training.cli, grpo_training.backends; "
+    code = ("import sys, grpo_training.run.grpo, grpo_training.cli.main, grpo_training.model.backends; "
             "bad = [m for m in ('unsloth', 'vllm', 'bitsandbytes') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -78,7 +88,7 @@ def test_an_untrained_adapter_fails_the_lora_check(tmp_path):
     from tiny_model import build_tiny_model
     from transformers import AutoModelForCausalLM
 
-    from grpo_training.run import LoraNotTrainedError, verify_lora_trained
+    from grpo_training.run.lora import LoraNotTrainedError, verify_lora_trained
 
     model_dir = build_tiny_model(tmp_path / "tiny")
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir),
@@ -94,7 +104,7 @@ def test_saved_lora_folder_gets_the_mode_the_umask_asks_for(tmp_path):
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from grpo_training.backends import save_lora
+    from grpo_training.model.backends import save_lora
 
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_path())
     torch.manual_seed(0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grpo_training import cli
+from grpo_training.cli import main as cli
 from grpo_training.recipe import DEMO_RECIPE, RecipeError, load_recipe, recipe_from_dict
 from grpo_training.recipe.lengths import GRPOLengths
 
@@ -164,7 +164,7 @@ def test_existing_local_data_file_is_accepted(tmp_path):
 
 
 def test_cli_rejects_a_bad_recipe_before_loading_any_model(tmp_path, monkeypatch, capsys):
-    import grpo_training.backends as backends
+    import grpo_training.model.backends as backends
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded for a bad recipe")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from grpo_training.recipe import RecipeError, load_recipe, recipe_from_dict
-from grpo_training.custom_rewards import ImportedReward, reward_key
-from grpo_training.monitoring import read_metrics
+from grpo_training.recipe.custom_rewards import ImportedReward, reward_key
+from grpo_training.run.monitoring import read_metrics
 from grpo_training.prepare import build_reward_funcs
 from tiny_model import build_tiny_model, tiny_recipe, write_recipe
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grpo_training.checkpoints import COMPLETE_MARKER
-from grpo_training.launch import ACCELERATE_CONFIGS, accelerate_config_path, build_launch_command
-from grpo_training.monitoring import read_metrics
-from grpo_training.run import verify_lora_trained
+from grpo_training.run.trainer_checkpoints import COMPLETE_MARKER
+from grpo_training.cli.launch import ACCELERATE_CONFIGS, accelerate_config_path, build_launch_command
+from grpo_training.run.monitoring import read_metrics
+from grpo_training.run.lora import verify_lora_trained
 from tiny_model import build_tiny_model, tiny_recipe, write_recipe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ def test_packaged_accelerate_configs_parse_and_name_their_engine():
 
 
 def test_launch_command_and_its_mistakes(tmp_path, capsys):
-    from grpo_training.cli import main
+    from grpo_training.cli.main import main
 
     argv, env = build_launch_command(4, "fsdp", ["r.yaml", "--set", "grpo.max_steps=2"], main_process_port=0)
     assert argv[1:4] == ["-m", "accelerate.commands.launch", "--config_file"]
@@ -77,7 +77,7 @@ def _make_run_dir_on_this_rank(output_dir: str, results_dir: str) -> None:
 
     from grpo_training import distributed
     from grpo_training.recipe import Recipe
-    from grpo_training.run import make_shared_run_dir
+    from grpo_training.run.folders import make_shared_run_dir
 
     rank = distributed.process_index()
     real_strftime = time.strftime
@@ -150,7 +150,7 @@ def test_two_cpu_processes_train_once_and_resume(tmp_path):
 
 
 def test_global_batch_and_backend_count_every_process(monkeypatch, tmp_path):
-    from grpo_training.backends import select_backend
+    from grpo_training.model.backends import select_backend
     from grpo_training.recipe import Recipe
     from grpo_training.recipe.grpo_args import plan_grpo_args
     from grpo_training.recipe.lengths import GRPOLengths

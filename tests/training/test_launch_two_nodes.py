@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grpo_training.checkpoints import COMPLETE_MARKER
+from grpo_training.run.trainer_checkpoints import COMPLETE_MARKER
 from grpo_training.recipe import DEMO_RECIPE
-from grpo_training.launch import build_launch_command
-from grpo_training.launch_vllm import stop_process_tree
-from grpo_training.monitoring import read_metrics
-from grpo_training.run import verify_lora_trained
+from grpo_training.cli.launch import build_launch_command
+from grpo_training.cli.launch_vllm import stop_process_tree
+from grpo_training.run.monitoring import read_metrics
+from grpo_training.run.lora import verify_lora_trained
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 300
@@ -80,7 +80,7 @@ def test_the_multi_node_command_line_reaches_accelerate(tmp_path):
      "multiple of --num-machines 2"),
 ])
 def test_multi_node_mistakes_are_one_error_line(options, message, capsys):
-    from grpo_training.cli import main
+    from grpo_training.cli.main import main
 
     base = [] if "--num-processes" in options else ["--num-processes", "2"]
     assert main(["launch", *base, *options, "--cpu", "--dry-run"]) == 2

@@ -16,8 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grpo_training.launch import ACCELERATE_CONFIGS_DIR, build_parser, build_vllm_commands
-from grpo_training.launch_vllm import run_with_server, split_gpus
+from grpo_training.cli.launch import ACCELERATE_CONFIGS_DIR, build_parser, build_vllm_commands
+from grpo_training.cli.launch_vllm import run_with_server, split_gpus
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
@@ -32,7 +32,7 @@ def test_server_mode_runs_trl_vllm_serve_on_its_gpu_and_accelerate_on_the_others
     from trl.scripts.vllm_serve import build_command, make_parser
 
     from grpo_training.embedded import embedded_model_path
-    from grpo_training.train_command import build_train_parser, load_train_recipe, main_train
+    from grpo_training.cli.train import build_train_parser, load_train_recipe, main_train
 
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     commands = commands_for("--num-processes", "3", "--vllm", "server", "--server-gpus", "3", "--server-port", "8011",
@@ -113,7 +113,7 @@ def test_gpu_split_counts_the_visible_gpus():
     (["--vllm", "colocate", "--set", "grpo.vllm_tensor_parallel_size=4"], "must divide --num-processes 2"),
 ])
 def test_vllm_mistakes_are_one_error_line(options, message, monkeypatch, capsys):
-    from grpo_training.cli import main
+    from grpo_training.cli.main import main
 
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     assert main(["launch", "--num-processes", "2", *options, "--dry-run"]) == 2
@@ -122,7 +122,7 @@ def test_vllm_mistakes_are_one_error_line(options, message, monkeypatch, capsys)
 
 
 def test_dry_run_prints_both_commands_with_their_gpus(monkeypatch, capsys):
-    from grpo_training.cli import main
+    from grpo_training.cli.main import main
 
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     assert main(["launch", "--num-processes", "1", "--vllm", "server", "--server-gpus", "1", "--dry-run"]) == 0
@@ -156,7 +156,7 @@ def test_a_server_that_dies_stops_training(capsys):
 
 
 def test_a_resumed_run_that_trained_without_vllm_is_refused_before_anything_starts(tmp_path, capsys):
-    from grpo_training.cli import main
+    from grpo_training.cli.main import main
     from grpo_training.recipe import DEMO_RECIPE
 
     run_dir = tmp_path / "run"

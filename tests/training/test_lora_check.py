@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from grpo_training.trained_lora import LoraNotTrainedError, verify_lora_trained
+from grpo_training.run.lora import LoraNotTrainedError, verify_lora_trained
 
 LAYERS = 3
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from grpo_training.backends import select_backend
+from grpo_training.model.backends import select_backend
 from grpo_training.recipe import recipe_from_dict
-from grpo_training.lora_targets import LoraTargetError, resolve_target_modules, unmatched_targets
-from grpo_training.run import load_model
+from grpo_training.model.lora_targets import LoraTargetError, resolve_target_modules, unmatched_targets
+from grpo_training.run.steps import load_model
 from tiny_model import build_tiny_model, tiny_recipe
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from grpo_training.backends import select_backend
+from grpo_training.model.backends import select_backend
 from grpo_training.recipe import recipe_from_dict
 from grpo_training.preflight.longest_first import longest_first
 from grpo_training.prepare import build_reward_funcs, prepare_data, with_prefill
-from grpo_training.run import build_trainer, load_model, train
+from grpo_training.run.steps import build_trainer, load_model
 from tiny_model import build_tiny_model, tiny_recipe
 
 
@@ -47,7 +47,7 @@ def test_step_one_trains_on_the_longest_prompts(tiny_dir, tmp_path, on):
     trainer, _ = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, backend, reward_funcs=rewards)
     epoch = list(trainer._get_train_sampler())
     assert sorted(set(epoch)) == list(range(prepared.train.num_rows))  # every prompt once per epoch (x repeats)
-    train(trainer, run_dir)
+    trainer.train()
 
     lengths = grpo_data.prompt_token_lengths(prepared.train, train_tokenizer)
     longest = {prepared.train[i]["question"] for i in sorted(range(len(lengths)), key=lambda i: -lengths[i])[:2]}

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from grpo_training import cli
+from grpo_training.cli import main as cli
 from grpo_training.recipe import RecipeError, load_recipe, recipe_from_dict
 from grpo_training.preflight import ModelShape, parse_memory_size, plan_memory, read_model_shape
 from grpo_training.preflight.memory_plan import tiny_llama_config
-from grpo_training.preflight.memory_sizes import GIB
+from grpo_training.memory_sizes import GIB
 from tiny_model import build_tiny_model, tiny_recipe, write_recipe
 
 
@@ -110,7 +110,7 @@ def test_vllm_share_auto_is_what_the_generation_batch_needs():
 
 
 def test_train_refuses_a_recipe_over_the_stated_card_before_loading(tiny_dir, tmp_path, monkeypatch, capsys):
-    import grpo_training.backends as backends
+    import grpo_training.model.backends as backends
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded for a recipe that cannot fit")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from grpo_training import cli
+from grpo_training.cli import main as cli
 from grpo_training.recipe import DEMO_RECIPE, load_recipe, recipe_from_dict
 from grpo_training.preflight.learning_signal import FlatRewardsError, score_completions, score_groups
 from grpo_training.prepare import build_reward_funcs, load_prompts
@@ -73,10 +73,10 @@ def test_a_constant_reward_stops_the_run_before_training(tiny_dir, tmp_path, cap
 
 
 def test_allow_flat_rewards_goes_on_with_a_warning(tiny_dir, tmp_path, caplog):
-    from grpo_training.backends import select_backend
+    from grpo_training.model.backends import select_backend
     from grpo_training.preflight.learning_signal import check_learning_signal
     from grpo_training.prepare import prepare_data, with_prefill
-    from grpo_training.run import load_model
+    from grpo_training.run.steps import load_model
 
     recipe = recipe_from_dict(tiny_recipe(tiny_dir, tmp_path, rewards={"funcs": ["strict_format"]},
                                           run={"signal_check_prompts": 1, "allow_flat_rewards": True}))
@@ -92,7 +92,7 @@ def test_allow_flat_rewards_goes_on_with_a_warning(tiny_dir, tmp_path, caplog):
 
 @pytest.mark.slow
 def test_a_run_records_both_pre_flights_in_result_json(tiny_dir, tmp_path):
-    from grpo_training.run import run_grpo
+    from grpo_training.run.grpo import run_grpo
 
     # tiny_recipe's language reward varies on a random model's gibberish.
     recipe = recipe_from_dict(tiny_recipe(tiny_dir, tmp_path, grpo={"max_steps": 1}, run={"signal_check_prompts": 2},
@@ -110,10 +110,10 @@ def test_a_run_records_both_pre_flights_in_result_json(tiny_dir, tmp_path):
 
 @pytest.mark.slow
 def test_the_demo_recipe_passes_the_learning_signal_check(tmp_path):
-    from grpo_training.backends import select_backend
+    from grpo_training.model.backends import select_backend
     from grpo_training.preflight.learning_signal import check_learning_signal
     from grpo_training.prepare import prepare_data, with_prefill
-    from grpo_training.run import load_model
+    from grpo_training.run.steps import load_model
 
     recipe = load_recipe(DEMO_RECIPE, ["run.signal_check_prompts=2", "run.report_to=none",
                                        f"run.output_dir={tmp_path}"])

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grpo_training import cli, custom_rewards
+from grpo_training.recipe import custom_rewards
+from grpo_training.cli import main as cli
 from grpo_training.recipe import DEMO_RECIPE, Recipe, RecipeError, dump_recipe, load_recipe
 from grpo_training.recipe.grpo_args import plan_grpo_args
 from grpo_training.recipe.lengths import GRPOLengths
-from grpo_training.model_card import write_model_card
+from grpo_training.run.model_card import write_model_card
 from grpo_training.recipe.ranges import RANGES
 from grpo_training.recipe.secrets import redact_secrets
-from grpo_training.run_folders import reserve_run_folder
+from grpo_training.run.folders import reserve_run_folder
 
 HF_TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from grpo_training.checkpoints import (
+from grpo_training.run.trainer_checkpoints import (
     COMPLETE_MARKER,
     INCOMPLETE_DIR,
     find_resumable_checkpoint,
     list_checkpoints,
     quarantine_incomplete,
 )
-from grpo_training.monitoring import read_metrics
+from grpo_training.run.monitoring import read_metrics
 from tiny_model import build_tiny_model, tiny_recipe, write_recipe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,7 +132,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_good_one(tmp_pat
     damaged = tmp_path / "checkpoint-2" / damage
     truncate(damaged)  # the marker is there: the damage came after the save (disk full, a copy cut short)
 
-    with caplog.at_level("WARNING", logger="grpo_training.checkpoints"):
+    with caplog.at_level("WARNING", logger="grpo_training.run.trainer_checkpoints"):
         assert find_resumable_checkpoint(tmp_path) == tmp_path / "checkpoint-1"
     assert str(damaged) in caplog.text and "falling back" in caplog.text
 

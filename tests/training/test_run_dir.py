@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from grpo_training.recipe import DEMO_RECIPE, load_recipe
-from grpo_training.run import make_run_dir
-from grpo_training.run_folders import LOCK_FILE
+from grpo_training.run.folders import make_run_dir
+from grpo_training.run.folders import LOCK_FILE
 
 
 def test_a_second_run_with_the_same_name_gets_its_own_folder(tmp_path):

@@ -8,11 +8,11 @@ import json
 import pytest
 import torch
 
-from grpo_training.checkpoints import COMPLETE_MARKER
+from grpo_training.run.trainer_checkpoints import COMPLETE_MARKER
 from grpo_training.recipe import DEMO_RECIPE, load_recipe
 from grpo_training.embedded import embedded_model_path
-from grpo_training.monitoring import read_metrics
-from grpo_training.run import run_grpo
+from grpo_training.run.monitoring import read_metrics
+from grpo_training.run.grpo import run_grpo
 
 
 @pytest.mark.slow

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from grpo_training import cli
+from grpo_training.cli import main as cli
 from grpo_training.recipe import DEMO_RECIPE, dump_recipe, load_recipe
-from grpo_training.run_folders import (
+from grpo_training.run.folders import (
     LOCK_FILE,
     RunFolderInUseError,
     lock_run_folder,
@@ -31,7 +31,7 @@ def hold_lock(folder: Path) -> subprocess.Popen:
     """A second Python process that locks `folder` as a training run does, says so, and sleeps."""
     script = textwrap.dedent(f"""
         import sys, time
-        from grpo_training.run_folders import lock_run_folder
+        from grpo_training.run.folders import lock_run_folder
         try:
             lock_run_folder({str(folder)!r})
         except Exception as error:

@@ -7,10 +7,11 @@ import json
 import pytest
 
 from grpo_training.recipe import recipe_from_dict
-from grpo_training.monitoring import plot_reward_curve, read_metrics
+from grpo_training.run.monitoring import plot_reward_curve, read_metrics
 from grpo_training.prepare import build_reward_funcs, prepare_data, with_prefill
-from grpo_training.run import build_trainer, load_model, setup_logging, teardown_logging, train
-from grpo_training.backends import select_backend
+from grpo_training.run.logs import setup_logging, teardown_logging
+from grpo_training.run.steps import build_trainer, load_model
+from grpo_training.model.backends import select_backend
 from tiny_model import build_tiny_model, tiny_recipe
 
 
@@ -38,7 +39,7 @@ def test_one_step_rewards_see_text_after_the_prefill(tiny_dir, tmp_path):
         rewards = [recorder, *build_reward_funcs(recipe, tokenizer)]
         trainer, plan = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, backend, reward_funcs=rewards)
         assert any("raised to 4" in notice for notice in plan.notices)  # batch 2 < 4 generations
-        train(trainer, run_dir)
+        trainer.train()
     finally:
         teardown_logging(handler)
 
@@ -118,7 +119,7 @@ def test_run_folder_readme_is_the_toolkits_card_not_trls(tiny_dir, tmp_path):
     # checkpoint; the run writes its own after training and evaluation.
     import os
 
-    from grpo_training.run import run_grpo
+    from grpo_training.run.grpo import run_grpo
 
     recipe = recipe_from_dict(tiny_recipe(
         tiny_dir, tmp_path, grpo={"max_steps": 1, "save_steps": 1},

@@ -40,7 +40,7 @@ def save_lora(model, tokenizer, out_dir: str | Path, *, overwrite: bool = True) 
     The folder loads with `PeftModel.from_pretrained(base, out_dir)` and with vLLM's
     `LoRARequest(name, 1, out_dir)`. It is written beside `out_dir`, verified (saved tensors equal the
     in-memory adapter), then renamed into place. Equivalent of Unsloth's `model.save_lora(...)`.
-    (A training run saves its own `lora/` with `grpo_training.backends.save_lora`, which gathers sharded
+    (A training run saves its own `lora/` with `grpo_training.model.backends.save_lora`, which gathers sharded
     weights across processes; training does not import this package.)
 
     Args:

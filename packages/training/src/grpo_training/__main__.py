@@ -2,6 +2,6 @@
 
 import sys
 
-from grpo_training.cli import main
+from grpo_training.cli.main import main
 
 sys.exit(main())

@@ -11,7 +11,7 @@ imports nothing (the backend must be chosen before trl is imported).
 Example:
     >>> @exits_cleanly
     ... def main(argv=None):
-    ...     from grpo_training.resume import ResumeError
+    ...     from grpo_training.run.resume import ResumeError
     ...     raise ResumeError("grpo.learning_rate: cannot change on resume")
     >>> import contextlib, io
     >>> with contextlib.redirect_stderr(io.StringIO()) as err:
@@ -31,9 +31,9 @@ EXIT_STATUS = 2
 # module -> names of its error classes that a user can act on
 USER_ERRORS: dict[str, tuple[str, ...]] = {
     "grpo_training.recipe.sections": ("RecipeError",),
-    "grpo_training.resume": ("ResumeError",),
-    "grpo_training.backends": ("BackendError",),
-    "grpo_training.trained_lora": ("LoraNotTrainedError",),  # re-exported by grpo_training.run
+    "grpo_training.run.resume": ("ResumeError",),
+    "grpo_training.model.backends": ("BackendError",),
+    "grpo_training.run.lora": ("LoraNotTrainedError",),
     "grpo_training.evaluation.loading": ("AdapterMismatchError",),
     "grpo_data.errors": ("DataFormatError", "DataSourceError"),
     "grpo_export.errors": ("ExportError",),  # by name only: training never imports the export package
@@ -67,8 +67,8 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """The user-fixable error classes of the modules imported so far.
 
     Example:
-        >>> import grpo_training.resume
-        >>> grpo_training.resume.ResumeError in user_error_types()
+        >>> import grpo_training.run.resume
+        >>> grpo_training.run.resume.ResumeError in user_error_types()
         True
     """
     found = []

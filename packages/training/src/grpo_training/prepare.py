@@ -185,7 +185,7 @@ def prepare_data(recipe: Recipe, tokenizer: Any, loaded: tuple[datasets.Dataset,
 
 def build_reward_funcs(recipe: Recipe, tokenizer: Any | None = None) -> list[Any]:
     """The recipe's reward functions, in order, via `grpo_rewards.get_reward_funcs` (import paths:
-    `grpo_training.custom_rewards.ImportedReward`).
+    `grpo_training.recipe.custom_rewards.ImportedReward`).
 
     Shared parameters: the recipe's `rewards.params`, the prefill as `prefix`, and (when a reward
     takes them) the tokenizer's own reasoning tags for the think family.
@@ -201,7 +201,7 @@ def build_reward_funcs(recipe: Recipe, tokenizer: Any | None = None) -> list[Any
         tokens = find_reasoning_tokens(tokenizer)
         shared.setdefault("reasoning_start", tokens.reasoning_start)
         shared.setdefault("reasoning_end", tokens.reasoning_end)
-    from grpo_training.custom_rewards import ImportedReward, is_import_path
+    from grpo_training.recipe.custom_rewards import ImportedReward, is_import_path
 
     registered = [spec for spec in recipe.rewards.funcs if not is_import_path(spec.name)]
     entries = [{spec.name: spec.params} if spec.params else spec.name for spec in registered]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from grpo_training.preflight.memory_check import DoesNotFitError, check_memory
 from grpo_training.preflight.memory_plan import MemoryPlan, ModelShape, plan_memory, read_model_shape
-from grpo_training.preflight.memory_sizes import parse_memory_size
+from grpo_training.memory_sizes import parse_memory_size
 
 __all__ = ["DoesNotFitError", "MemoryPlan", "ModelShape", "check_memory", "parse_memory_size", "plan_memory",
            "read_model_shape"]

@@ -18,11 +18,10 @@ import logging
 from typing import TYPE_CHECKING
 
 from grpo_training.preflight.memory_plan import CUDA_CONTEXT, MemoryPlan, plan_memory, read_model_shape
-from grpo_training.preflight.memory_sizes import GIB, parse_memory_size
+from grpo_training.memory_sizes import GIB, parse_memory_size
 from grpo_training.recipe import RecipeError
 
 if TYPE_CHECKING:
-    from grpo_training.backends import BackendChoice
     from grpo_training.recipe import Recipe
 
 logger = logging.getLogger("grpo_training.run")  # the run's logger: the plan belongs to the run's log
@@ -55,13 +54,14 @@ def memory_budget(recipe: Recipe, card: tuple[str, int] | None) -> tuple[float |
     return wanted, f"model.gpu_memory {recipe.model.gpu_memory}" + (f" of {card_text}" if card else "")
 
 
-def check_memory(recipe: Recipe, backend: BackendChoice) -> MemoryPlan:
-    """Plan the run's memory, log the table, and refuse (`DoesNotFitError`) a recipe over its budget; on CUDA with
-    a budget below the card, cap torch to it. Returns the plan (its `vllm_share` is vLLM's utilization)."""
-    card = card_memory() if backend.cuda else None
+def check_memory(recipe: Recipe, backend: str, cuda: bool) -> MemoryPlan:
+    """Plan the run's memory on `backend` ("trl" or "unsloth"; `cuda`: whether it trains on the GPU), log the table,
+    and refuse (`DoesNotFitError`) a recipe over its budget; on CUDA with a budget below the card, cap torch to it.
+    Returns the plan (its `vllm_share` is vLLM's utilization)."""
+    card = card_memory() if cuda else None
     budget, source = memory_budget(recipe, card)
     shape = read_model_shape(recipe)
-    plan = plan_memory(recipe, shape, budget=budget, card=card[1] if card else budget, backend=backend.name)
+    plan = plan_memory(recipe, shape, budget=budget, card=card[1] if card else budget, backend=backend)
     logger.info("%s", plan.table())
     if not plan.fits:
         raise DoesNotFitError(does_not_fit_message(plan, source))

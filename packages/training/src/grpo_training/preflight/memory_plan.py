@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from grpo_training.preflight.memory_sizes import GIB
+from grpo_training.memory_sizes import GIB
 from grpo_training.recipe import RecipeError
 from grpo_training.recipe.lengths import GRPOLengths
 

@@ -56,7 +56,7 @@ def _check_rewards(recipe: Recipe, check_files: bool, base_dir: Path | None) -> 
     if not recipe.rewards.funcs:
         raise RecipeError("rewards: no reward functions; list at least one of " + ", ".join(sorted(REWARDS)))
     for index, spec in enumerate(recipe.rewards.funcs):
-        if ":" in spec.name:  # an import path: grpo_training.custom_rewards checks it below
+        if ":" in spec.name:  # an import path: grpo_training.recipe.custom_rewards checks it below
             continue
         if spec.name not in REWARDS:
             raise RecipeError(f"rewards[{index}].name: unknown reward {spec.name!r}; known: {', '.join(sorted(REWARDS))}")
@@ -66,7 +66,7 @@ def _check_rewards(recipe: Recipe, check_files: bool, base_dir: Path | None) -> 
                 raise RecipeError(f"rewards[{index}].params.{param}: reward {spec.name!r} takes no such parameter; "
                                   f"it takes: {', '.join(accepted)}")
     if check_files and any(":" in spec.name for spec in recipe.rewards.funcs):
-        from grpo_training.custom_rewards import check_imported_rewards
+        from grpo_training.recipe.custom_rewards import check_imported_rewards
 
         check_imported_rewards(recipe, base_dir)
 
@@ -103,7 +103,7 @@ def _check_choices(recipe: Recipe) -> None:
         raise RecipeError(f"model.gpu_memory_utilization: {recipe.model.gpu_memory_utilization!r}; expected auto or "
                           "a fraction in (0, 1]")
     if recipe.model.gpu_memory is not None:
-        from grpo_training.preflight.memory_sizes import parse_memory_size
+        from grpo_training.memory_sizes import parse_memory_size
 
         try:
             parse_memory_size(recipe.model.gpu_memory)

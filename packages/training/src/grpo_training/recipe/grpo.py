@@ -1,7 +1,7 @@
 """The recipe's `grpo` section: TRL's `GRPOConfig` fields, extended by `GRPOSettings`.
 
 The recipe module that imports trl at its top (the backend must be chosen before trl is imported, so the
-entry points reach this module only after `grpo_training.backends.select_backend`). An unknown
+entry points reach this module only after `grpo_training.model.backends.select_backend`). An unknown
 field is refused with the closest field names (difflib), a field another section owns with its place.
 
 Example:

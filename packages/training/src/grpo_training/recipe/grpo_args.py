@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from grpo_training.custom_rewards import reward_key
+from grpo_training.recipe.custom_rewards import reward_key
 from grpo_training.recipe.grpo import GRPOSettings
 from grpo_training.recipe.lengths import GRPOLengths
 from grpo_training.recipe.ranges import check_ranges

@@ -13,7 +13,7 @@ def shutdown_vllm(model: Any) -> None:
     """Stop the vLLM engine Unsloth attached to `model` (its KV-cache reservation is most of the GPU) and drop
     the references to it: best effort for code that goes on in this process. It is not enough to free the GPU:
     the process still holds most of the GPU's memory after it, so the apps train in a process of their own and
-    export in another (`grpo_training.app.train_in_fresh_process`)."""
+    export in another (`grpo_training.cli.app.train_in_fresh_process`)."""
     from grpo_training.evaluation.engines import vllm_engine_holders
 
     holders = vllm_engine_holders(model)

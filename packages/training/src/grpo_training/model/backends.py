@@ -3,7 +3,7 @@
 `select_backend` picks one (auto: unsloth when CUDA is available and unsloth importable, else trl)
 and logs the choice in one line. Nothing here imports unsloth or vllm unless the unsloth backend
 is chosen; Unsloth must be imported before trl to patch it, so scripts call `select_backend(...,
-import_early=True)` before importing `grpo_training.run` (the CLI does).
+import_early=True)` before importing `grpo_training.run.grpo` (the CLI does).
 
 Example:
     >>> select_backend("trl").name
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grpo_training.lora_targets import check_lora_targets, resolve_target_modules
+from grpo_training.model.lora_targets import check_lora_targets, resolve_target_modules
 
 if TYPE_CHECKING:
     from grpo_training.recipe import Recipe
@@ -176,11 +176,14 @@ def load_model_unsloth(recipe: Recipe, gpu_memory_utilization: float | None = No
     """Unsloth: `FastLanguageModel` (or `FastModel` for Gemma-3) + `get_peft_model`, vLLM when installed.
 
     `gpu_memory_utilization`: vLLM's share as the memory pre-flight chose it (`grpo_training.preflight`); None = the
-    recipe's fraction, or for `auto` the pre-flight's choice, planned here."""
+    recipe's fraction (with `auto` the caller must pass the pre-flight's choice: `run.steps.load_model` does)."""
+    model_cfg, lora = recipe.model, recipe.lora
+    if gpu_memory_utilization is None and model_cfg.gpu_memory_utilization == "auto" and model_cfg.fast_inference:
+        raise BackendError("model.gpu_memory_utilization is auto: pass the share the memory pre-flight chose "
+                           "(`grpo_training.preflight.check_memory(...).vllm_share`)")
     import unsloth  # noqa: F401  (before trl; a no-op when select_backend imported it already)
     from unsloth import FastLanguageModel, FastModel
 
-    model_cfg, lora = recipe.model, recipe.lora
     if not model_cfg.name:
         raise BackendError("model.name is required on the unsloth backend (the embedded model is for CPUs)")
     fast_inference = model_cfg.fast_inference
@@ -195,10 +198,6 @@ def load_model_unsloth(recipe: Recipe, gpu_memory_utilization: float | None = No
         "trust_remote_code": model_cfg.trust_remote_code,
     }
     if fast_inference:
-        if gpu_memory_utilization is None and model_cfg.gpu_memory_utilization == "auto":
-            from grpo_training.preflight import check_memory
-
-            gpu_memory_utilization = check_memory(recipe, BackendChoice("unsloth", "", True)).vllm_share
         load_kwargs.update(
             fast_inference=True,
             max_lora_rank=model_cfg.max_lora_rank or lora.r,
@@ -292,7 +291,7 @@ def save_lora(model: Any, tokenizer: Any, lora_dir: str | Path, state_dict: dict
     Not a twin of `grpo_export.save_lora`, which the export package keeps for a standalone export: that one
     also checks the saved tensors against the model, writes an export marker and refuses to replace a folder
     no export wrote, and takes no gathered `state_dict`. This one writes the run's own `lora/` (checked
-    afterwards by `grpo_training.trained_lora.verify_lora_trained`); training never imports the export package.
+    afterwards by `grpo_training.run.lora.verify_lora_trained`); training never imports the export package.
     """
     from grpo_data.atomic_files import umask_modes  # here: grpo_data imports datasets, which an app's process need not
 

@@ -1,6 +1,6 @@
-"""The steps of a GRPO run between data and LoRA: load the model, build the trainer, log the summary,
-start SwanLab, train (resuming from the newest complete checkpoint). `grpo_training.run.run_grpo` calls
-them in that order; an app script can call them one by one, as the tutorial does.
+"""The steps of a GRPO run between data and LoRA: load the model (with its LoRA), build the trainer, log the
+summary, start SwanLab, and find the checkpoint a resumed run continues from. `grpo_training.run.grpo.run_grpo`
+calls them in that order.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from grpo_training import distributed
-from grpo_training.backends import BackendChoice, build_grpo_trainer, select_backend
-from grpo_training.backends import load_model as backend_load_model
-from grpo_training.checkpoints import (
+from grpo_training.model.backends import BackendChoice, build_grpo_trainer, select_backend
+from grpo_training.model.backends import load_model as backend_load_model
+from grpo_training.run.trainer_checkpoints import (
     CheckpointMarker,
     find_resumable_checkpoint,
     quarantine_incomplete,
     step_of_checkpoint,
 )
 from grpo_training.recipe.grpo_args import GRPOArgsPlan, plan_grpo_args
-from grpo_training.hub_inputs import hub_errors_named
-from grpo_training.model_card import no_trl_card
-from grpo_training.monitoring import CompletionSampler, MetricsRecorder, ProgressBar, truncate_metrics
+from grpo_training.run.hub_inputs import hub_errors_named
+from grpo_training.run.model_card import no_trl_card
+from grpo_training.run.monitoring import CompletionSampler, MetricsRecorder, ProgressBar, truncate_metrics
 from grpo_training.preflight import MemoryPlan, check_memory
 from grpo_training.preflight.longest_first import put_longest_first
 from grpo_training.prepare import PreparedData, build_reward_funcs
@@ -40,7 +40,7 @@ def load_model(recipe: Recipe, backend: BackendChoice | None = None,
     recipe that cannot fit is refused before loading and vLLM gets the share it chose."""
     backend = backend or select_backend(recipe.run.backend)
     with hub_errors_named("download the model", recipe.model.name):
-        memory = memory or check_memory(recipe, backend)
+        memory = memory or check_memory(recipe, backend.name, backend.cuda)
         model, tokenizer = backend_load_model(recipe, backend, memory.vllm_share)
     trainable, total = model.get_nb_trainable_parameters()
     logger.info("Model: %s | trainable parameters %s of %s (%.2f%%)", getattr(model.config, "_name_or_path", "?"),
@@ -122,23 +122,20 @@ def start_swanlab(recipe: Recipe, run_dir: Path, report_to: list[str]) -> Any:
     return run
 
 
-def train(trainer: Any, run_dir: Path, *, resume: bool = False) -> Any:
-    """Train; when resuming, continue from the newest complete checkpoint (optimizer, scheduler, RNG, step)."""
-    checkpoint = None
-    if resume:
-        main = distributed.is_main_process()  # several processes: the main one tidies, then all read
-        if main:
-            quarantine_incomplete(run_dir)
-        distributed.wait_for_everyone()
-        checkpoint = find_resumable_checkpoint(run_dir)
-        if checkpoint is None:
-            logger.info("Resume: no complete checkpoint in %s; starting from step 0", run_dir)
-            if main:
-                truncate_metrics(run_dir / "metrics.jsonl", 0)
-        else:
-            step = step_of_checkpoint(checkpoint)
-            logger.info("Resume: from %s (step %d)", checkpoint.name, step)
-            if main:
-                truncate_metrics(run_dir / "metrics.jsonl", step)
-        distributed.wait_for_everyone()
-    return trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+def resume_checkpoint(run_dir: Path) -> str | None:
+    """The newest complete checkpoint of `run_dir` to resume from (optimizer, scheduler, RNG, step), or None to
+    start from step 0. Incomplete checkpoints are set aside first, and metrics.jsonl is cut back to the step
+    the run resumes from."""
+    main = distributed.is_main_process()  # several processes: the main one tidies, then all read
+    if main:
+        quarantine_incomplete(run_dir)
+    distributed.wait_for_everyone()
+    checkpoint = find_resumable_checkpoint(run_dir)
+    if checkpoint is None:
+        logger.info("Resume: no complete checkpoint in %s; starting from step 0", run_dir)
+    else:
+        logger.info("Resume: from %s (step %d)", checkpoint.name, step_of_checkpoint(checkpoint))
+    if main:
+        truncate_metrics(run_dir / "metrics.jsonl", step_of_checkpoint(checkpoint) if checkpoint else 0)
+    distributed.wait_for_everyone()
+    return str(checkpoint) if checkpoint else None

@@ -1,5 +1,5 @@
 """The `train` command: the one start-up path of a training process, whether a user types
-`python -m grpo_training train`, an app starts its training stage (`grpo_training.app.train_in_fresh_process`), or
+`python -m grpo_training train`, an app starts its training stage (`grpo_training.cli.app.train_in_fresh_process`), or
 `launch` checks the arguments before `accelerate launch` starts one such process per GPU.
 
 It chooses the backend from the recipe file before anything imports trl (Unsloth must come first), then loads and
@@ -51,7 +51,7 @@ def train_recipe_source(args: argparse.Namespace) -> tuple[str, list[str]]:
         ('r.yaml', ['run.backend=trl'])
     """
     from grpo_training.recipe import DEMO_RECIPE
-    from grpo_training.resume import recorded_recipe_path
+    from grpo_training.run.resume import recorded_recipe_path
 
     overrides = args.overrides + ([f"run.backend={args.backend}"] if args.backend else [])
     if args.resume:
@@ -61,14 +61,14 @@ def train_recipe_source(args: argparse.Namespace) -> tuple[str, list[str]]:
 
 def load_train_recipe(args: argparse.Namespace) -> Recipe:
     """The validated recipe a `train` command line runs; with --resume the run's own, changed only where that is
-    safe mid-run (`grpo_training.resume.load_resume_recipe`). Imports trl: choose the backend first.
+    safe mid-run (`grpo_training.run.resume.load_resume_recipe`). Imports trl: choose the backend first.
 
     Example:
         >>> load_train_recipe(build_train_parser().parse_args(["--set", "grpo.max_steps=3"])).grpo["max_steps"]
         3
     """
     from grpo_training.recipe import load_recipe
-    from grpo_training.resume import load_resume_recipe
+    from grpo_training.run.resume import load_resume_recipe
 
     recipe_path, overrides = train_recipe_source(args)
     return load_resume_recipe(args.resume, overrides) if args.resume else load_recipe(recipe_path, overrides)
@@ -76,11 +76,11 @@ def load_train_recipe(args: argparse.Namespace) -> Recipe:
 
 @exits_cleanly
 def main_train(argv: list[str]) -> int:
-    """`train`: validate the recipe (with --resume: the run's own, see `grpo_training.resume`), then run it."""
+    """`train`: validate the recipe (with --resume: the run's own, see `grpo_training.run.resume`), then run it."""
     args = build_train_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     # Choose the backend first: Unsloth must be imported before trl (which the config module imports).
-    from grpo_training.backends import select_backend
+    from grpo_training.model.backends import select_backend
     from grpo_training.recipe import peek_backend
 
     recipe_path, overrides = train_recipe_source(args)
@@ -95,12 +95,12 @@ def main_train(argv: list[str]) -> int:
     logger.info("%s: %s%s", f"Resume: {args.resume} with its own recipe" if args.resume else "Recipe", recipe_path,
                 f" with {redact_text(', '.join(overrides))}" if overrides else "")
     from grpo_training import distributed
-    from grpo_training.run import run_grpo
+    from grpo_training.run.grpo import run_grpo
 
     result = run_grpo(recipe, resume_from=args.resume)
     if distributed.is_main_process():
         if args.result_file:
-            from grpo_training.app import TrainedRun
+            from grpo_training.cli.app import TrainedRun
 
             TrainedRun.write(result, recipe, args.result_file)
         else:

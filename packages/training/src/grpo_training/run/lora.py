@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from grpo_training import distributed
-from grpo_training.backends import save_lora
+from grpo_training.model.backends import save_lora
 
 logger = logging.getLogger("grpo_training.run")  # the run's logger: these lines belong to the run's log
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from grpo_training import distributed
 from grpo_training.recipe.checks import check_run_name
-from grpo_training.resume import ResumeError
+from grpo_training.run.resume import ResumeError
 
 try:
     import fcntl

@@ -14,7 +14,7 @@ becomes (and is replaced by, via exec)
         -m grpo_training train RECIPE.yaml [--set ...]
 
 Everything after the launch options goes to `train` unchanged (`--vllm` adds its `--set grpo.use_vllm=true ...`,
-see `grpo_training.launch_vllm`; with `--vllm server` launch starts the server and training side by side
+see `grpo_training.cli.launch_vllm`; with `--vllm server` launch starts the server and training side by side
 instead of exec). `--num-processes` counts the processes of all machines, as accelerate's does.
 `--cpu` sets `ACCELERATE_USE_CPU=true` for the processes instead of passing accelerate's own `--cpu`: that
 flag selects accelerate's single-process launcher (it expects mpirun for several CPU processes), whereas the
@@ -37,9 +37,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from grpo_training import launch_vllm
+from grpo_training.cli import launch_vllm
 
-ACCELERATE_CONFIGS_DIR = Path(__file__).parent / "accelerate_configs"
+ACCELERATE_CONFIGS_DIR = Path(__file__).parents[1] / "accelerate_configs"
 # CPU processes: accelerate's CPU mode, on the device "cpu". Left alone, accelerate names it "cpu:<n>",
 # which torch.load cannot map to, so resuming a checkpoint (the Trainer maps the optimizer state to the
 # process's device when there are several) would fail.
@@ -206,7 +206,7 @@ def main_launch(argv: list[str]) -> int:
     if args.cpu and args.config == "fsdp":
         print("note: --cpu with --config fsdp: accelerate runs CPU processes as plain data parallel "
               "(its FSDP needs GPUs)", file=sys.stderr)
-    from grpo_training.train_command import main_train
+    from grpo_training.cli.train import main_train
 
     # A bad recipe or option fails now, once, instead of once per process after torchrun started them.
     status = main_train([*train_args, "--check"])
@@ -225,8 +225,8 @@ def main_launch(argv: list[str]) -> int:
 
 def build_vllm_commands(args: argparse.Namespace, train_args: list[str]) -> dict[str, tuple[list[str], dict[str, str]]]:
     """The commands `--vllm` runs, by role ("server" with --vllm server, and "training"), from a checked recipe."""
-    from grpo_training.backends import resolve_model_name
-    from grpo_training.train_command import build_train_parser, load_train_recipe
+    from grpo_training.model.backends import resolve_model_name
+    from grpo_training.cli.train import build_train_parser, load_train_recipe
 
     recipe = load_train_recipe(build_train_parser().parse_args(train_args))
     if recipe.run.backend == "unsloth":
@@ -252,7 +252,7 @@ def build_vllm_commands(args: argparse.Namespace, train_args: list[str]) -> dict
 
 
 def _launch_with_vllm(args: argparse.Namespace, train_args: list[str]) -> int:
-    from grpo_training.train_command import main_train
+    from grpo_training.cli.train import main_train
 
     try:
         commands = build_vllm_commands(args, train_args)

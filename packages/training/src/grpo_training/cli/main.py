@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sys
 
-from grpo_training.train_command import main_train
+from grpo_training.cli.train import main_train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,11 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "train":
         return main_train(rest)
     if command == "launch":
-        from grpo_training.launch import main_launch
+        from grpo_training.cli.launch import main_launch
 
         return main_launch(rest)
     if command == "plan":
-        from grpo_training.preflight.plan_command import main_plan
+        from grpo_training.cli.plan import main_plan
 
         return main_plan(rest)
     from grpo_training.evaluation import cli as evaluation_cli

@@ -1,6 +1,6 @@
-"""What every app script under `apps/` shares: its command line, choosing the recipe to run (the tutorial's,
-or the CPU demo when asked for or when no GPU is present, saying why), and running the training in a
-process of its own.
+"""What every app script under `apps/` shares: `TutorialApp`, which runs a tutorial's steps in the tutorial's
+order; its command line; choosing the recipe to run (the tutorial's, or the CPU demo when asked for or when no GPU
+is present, saying why); and running each stage in a process of its own.
 
 An app is two stages, each in a fresh process: training (`python -m grpo_training train`, which imports
 Unsloth before trl on a GPU) and export (`python -m grpo_export run`). When the training process ends, the
@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -28,15 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grpo_training.backends import cuda_available
-from grpo_training.clean_errors import StageProcessFailed
+from grpo_training.clean_errors import StageProcessFailed, exits_cleanly
+from grpo_training.model.backends import cuda_available
 from grpo_training.processes import run_in_own_group
 from grpo_training.recipe import DEMO_RECIPE
 
 if TYPE_CHECKING:
     from grpo_training.recipe import Recipe
 
-logger = logging.getLogger("grpo_training.app")
+logger = logging.getLogger("grpo_training.cli.app")
 
 RECIPE_FILE = "recipe.yaml"
 DEMO_RECIPE_FILE = "recipe_demo.yaml"
@@ -150,7 +151,7 @@ def training_command(args: argparse.Namespace, app_dir: Path, result_file: Path)
     """The `python -m grpo_training train` command line for an app's arguments (reads no recipe).
 
     With `--resume RUN_DIR` the training process continues the run with its own `recipe.yaml` and only the
-    `--set` overrides that are safe mid-run (`grpo_training.resume`); `--demo` then changes nothing.
+    `--set` overrides that are safe mid-run (`grpo_training.run.resume`); `--demo` then changes nothing.
 
     Example:
         >>> args = app_argument_parser("x").parse_args(["--demo", "--set", "grpo.max_steps=2"])
@@ -198,9 +199,10 @@ class TrainedRun:
 
 
 def train_in_fresh_process(args: argparse.Namespace, app_dir: Path) -> TrainedRun:
-    """Run an app's steps 1-5 (data, rewards, GRPO, evaluation, LoRA) in a new Python process and return what
-    it reported; its output goes straight to the console. A failure raises `StageProcessFailed` (the process
-    printed its own `error:` line or traceback); `exits_cleanly` turns that into its exit status.
+    """Run an app's training steps (model, LoRA, data, rewards, GRPO, the saved LoRA, evaluation) in a new Python
+    process and return what it reported; its output goes straight to the console. A failure raises
+    `StageProcessFailed` (the process printed its own `error:` line or traceback); `exits_cleanly` turns that into
+    its exit status.
 
     Example:
         >>> trained = train_in_fresh_process(app_arguments("x", ["--demo"]), Path("apps/phi4_gsm8k"))  # doctest: +SKIP
@@ -261,3 +263,73 @@ def print_run_summary(result: TrainedRun, exported_lines: str = "") -> None:
               f"  evaluation     {result.eval_path}",
               f"  dashboard      hatch run swanlab watch {result.run_dir / 'swanlog'} --host 127.0.0.1 --port 5092"]
     print("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a tutorial as its app runs it: what it does, and where its values are (a section of the recipe,
+    or the app's option that sets them, which starts with "--").
+
+    Example:
+        >>> print(Step("add LoRA adapters", "lora").line(2))
+          2. add LoRA adapters  (recipe: lora)
+    """
+
+    does: str
+    values: str
+
+    def line(self, number: int) -> str:
+        where = f"option {self.values}" if self.values.startswith("--") else f"recipe: {self.values}"
+        return f"  {number}. {self.does}  ({where})"
+
+
+@dataclass(frozen=True)
+class TutorialApp:
+    """A tutorial as an app: its `training` steps run in one fresh process (`python -m grpo_training train`, which
+    runs them in this order in `grpo_training.run.grpo.run_grpo`), its `export` steps in another (`export`, the
+    export package's `export_run_in_fresh_process`, given the run and `export_options`). The values stay in the
+    recipe, or in the app's options, where each step says.
+
+    Example:
+        >>> app = TutorialApp("Demo.", Path("apps/x"), export=print, training=(Step("load the model", "model"),),
+        ...                   exporting=(Step("GGUF", "--gguf"),))
+        >>> TutorialApp("Demo.", Path("apps/x"), export=print, training=(Step("load it", "modle"),), exporting=())
+        Traceback (most recent call last):
+        ...
+        ValueError: step 'load it' names 'modle': not a recipe section (data, evaluation, grpo, lora, model, rewards, run) or an app option
+    """
+
+    doc: str
+    app_dir: Path
+    export: Callable[..., Any]
+    training: tuple[Step, ...]
+    exporting: tuple[Step, ...]
+    export_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from grpo_training.recipe import Recipe
+
+        sections = sorted(part.name for part in dataclasses.fields(Recipe) if part.default is dataclasses.MISSING)
+        options = {option for action in app_argument_parser(self.doc)._actions for option in action.option_strings}
+        for step in (*self.training, *self.exporting):
+            if step.values not in sections and step.values not in options:
+                raise ValueError(f"step {step.does!r} names {step.values!r}: not a recipe section "
+                                 f"({', '.join(sections)}) or an app option")
+
+    def main(self, argv: list[str] | None = None) -> int:
+        """Run the app's command line: training, then export, each in a fresh process; print where things are.
+        An expected error prints one `error:` line and returns 2 (`grpo_training.clean_errors`)."""
+        return exits_cleanly(self._run)(argv)
+
+    def _run(self, argv: list[str] | None) -> int:
+        args = app_arguments(self.doc, argv)
+        logger.info("Training, in a process of its own (python -m grpo_training train):\n%s",
+                    "\n".join(step.line(number) for number, step in enumerate(self.training, 1)))
+        trained = train_in_fresh_process(args, self.app_dir)
+        logger.info("Export, in another fresh process (python -m grpo_export run):\n%s",
+                    "\n".join(step.line(number) for number, step in enumerate(self.exporting, len(self.training) + 1)))
+        exported = self.export(trained.run_dir, base_model=trained.base_model, gguf_methods=args.gguf,
+                               model_name=self.app_dir.name, push_to=args.push_to_hub, private=args.private,
+                               **trained.card_facts, **self.export_options)
+        print_run_summary(trained, exported.describe())
+        return 0

@@ -18,7 +18,7 @@ Example:
     >>> resume_changes(recorded, Recipe(grpo={"max_steps": 40, "learning_rate": 1e-3}))
     Traceback (most recent call last):
     ...
-    grpo_training.resume.ResumeError: grpo.learning_rate: cannot change on resume (recorded 0.0002, asked 0.001): a resumed run continues with its own recipe; start a new run for other settings (safe to change: evaluation.after, evaluation.batch_size, evaluation.before, grpo.logging_steps, grpo.max_steps (larger only), grpo.num_train_epochs (larger only), grpo.save_steps, grpo.save_total_limit, grpo.vllm_server_host, grpo.vllm_server_port, model.gpu_memory, model.gpu_memory_utilization, run.allow_flat_rewards, run.log_completions_every, run.report_to, run.signal_check_prompts, run.swanlab_mode, run.swanlab_project)
+    grpo_training.run.resume.ResumeError: grpo.learning_rate: cannot change on resume (recorded 0.0002, asked 0.001): a resumed run continues with its own recipe; start a new run for other settings (safe to change: evaluation.after, evaluation.batch_size, evaluation.before, grpo.logging_steps, grpo.max_steps (larger only), grpo.num_train_epochs (larger only), grpo.save_steps, grpo.save_total_limit, grpo.vllm_server_host, grpo.vllm_server_port, model.gpu_memory, model.gpu_memory_utilization, run.allow_flat_rewards, run.log_completions_every, run.report_to, run.signal_check_prompts, run.swanlab_mode, run.swanlab_project)
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def recorded_recipe_path(run_dir: str | Path, recipe: str | Path | None = None) 
         >>> recorded_recipe_path("/no/such/run")
         Traceback (most recent call last):
         ...
-        grpo_training.resume.ResumeError: --resume /no/such/run: no such run folder
+        grpo_training.run.resume.ResumeError: --resume /no/such/run: no such run folder
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -137,7 +137,7 @@ def resume_changes(recorded: Recipe, requested: Recipe, run_dir: str | Path | No
         >>> resume_changes(Recipe(grpo={"max_steps": 40}), Recipe(grpo={"max_steps": 30}))
         Traceback (most recent call last):
         ...
-        grpo_training.resume.ResumeError: grpo.max_steps: on resume it can only grow (recorded 40, asked 30); the run's trained steps are kept, so a smaller or unset value would not continue it
+        grpo_training.run.resume.ResumeError: grpo.max_steps: on resume it can only grow (recorded 40, asked 30); the run's trained steps are kept, so a smaller or unset value would not continue it
     """
     old, new = flatten_recipe(recorded), flatten_recipe(requested)
     changes = []
@@ -179,7 +179,7 @@ def load_resume_recipe(run_dir: str | Path, overrides: list[str] | None = None,
         >>> load_resume_recipe("/no/such/run", ["grpo.max_steps=80"])
         Traceback (most recent call last):
         ...
-        grpo_training.resume.ResumeError: --resume /no/such/run: no such run folder
+        grpo_training.run.resume.ResumeError: --resume /no/such/run: no such run folder
     """
     from grpo_training.recipe import load_recipe
 

@@ -1,0 +1,1 @@
+"""The command lines: `python -m grpo_training {train,launch,plan,eval,generate}` (`main`) and the apps' runner (`app`)."""
