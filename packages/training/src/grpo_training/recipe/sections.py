@@ -109,7 +109,8 @@ class DataConfig:
 class EvaluationConfig:
     """Before/after evaluation on the held-out rows (see `grpo_training.evaluation`)."""
 
-    before: bool = field(default=True, metadata={"help": "Evaluate the base model (the LoRA disabled) beside the trained one."})
+    before: bool = field(default=True, metadata={"help": "Evaluate the base model (the LoRA disabled) beside the "
+                                                          "trained one."})
     after: bool = field(default=True, metadata={"help": "Evaluate base + LoRA after training."})
     task: str = field(default="xml", metadata={"help": "xml | think: which answer format is checked."})
     target_language: str | None = field(default=None, metadata={"help": "e.g. 'id': also report the rate "
