@@ -95,6 +95,7 @@ def run_grpo(recipe: Recipe, *, resume_from: str | Path | None = None, backend: 
 
         # model: the memory pre-flight refuses a recipe that cannot fit; then the base model with a fresh LoRA
         memory = check_memory(recipe, choice.name, choice.cuda)
+        logger.info("Stage: loading the model (%s backend)", choice.name)
         model, tokenizer = load_model(recipe, choice, memory)
         train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)  # generation continues after the prefill
         data = prepare_data(recipe, train_tokenizer, prompts)
