@@ -2,7 +2,8 @@
 it: `python apps/<app>/train.py --demo ...`. The run folder's artefacts are then loaded back.
 
 The Phi-4 app also exports a q8_0 GGUF and its SwanLab log is opened in the dashboard (headless
-Chromium); the other two skip GGUF (`--gguf` with no method) to keep the suite short.
+Chromium); the R1 app skips GGUF (`--gguf` with no method) to keep the suite short. The Gemma-3 app's demo is
+the Phi-4 app's (the same demo recipe: only its GPU recipe differs, checked in test_recipes.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow  # each test trains (and exports) through an app's
 
 REPO = Path(__file__).resolve().parents[2]
 SHORT = ["--set", "grpo.max_steps=2", "--set", "grpo.save_steps=1", "--set", "data.synthetic_rows=48",
-         "--set", "data.eval_rows=4", "--set", "evaluation.max_new_tokens=24"]
+         "--set", "data.eval_rows=4", "--set", "evaluation.max_new_tokens=24", "--set", "run.log_completions_every=1"]
 # Completions keep the demo length (96 tokens): shorter ones never close a tag, every reward in a group is
 # equal, all advantages are 0, and the run rightly refuses an adapter that did not train.
 
@@ -44,6 +45,7 @@ def check_run_folder(run_dir: Path, reward_names: list[str]) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from grpo_training.embedded import embedded_model_path
+    from grpo_training.run.trainer_checkpoints import COMPLETE_MARKER
 
     metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     steps = [row for row in metrics if "reward" in row]
@@ -52,7 +54,14 @@ def check_run_folder(run_dir: Path, reward_names: list[str]) -> None:
         assert any(key.startswith(f"rewards/{name}") for key in steps[0]), (name, sorted(steps[0]))
     assert (run_dir / "reward_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (run_dir / "recipe.yaml").is_file() and (run_dir / "train.log").is_file()
-    assert list((run_dir / "swanlog").glob("run-*")), "no SwanLab run in swanlog/"
+    swanlab_runs = list((run_dir / "swanlog").glob("run-*"))
+    assert swanlab_runs and any(path.is_file() and path.stat().st_size > 0 for path in swanlab_runs[0].rglob("*"))
+    assert all((run_dir / f"checkpoint-{step}" / COMPLETE_MARKER).is_file() for step in (1, 2))
+    assert json.loads((run_dir / "result.json").read_text())["global_step"] == 2
+    log = (run_dir / "train.log").read_text()
+    for expected in ("Backend: trl", "Run summary", "trainable parameters", "Training L", "Sample at step 1",
+                     "LoRA check:", "Evaluation on 4 held-out prompts"):
+        assert expected in log, expected
 
     evaluation = json.loads((run_dir / "eval.json").read_text())
     assert [report["label"] for report in evaluation["reports"]] == ["before", "after"]
@@ -60,6 +69,7 @@ def check_run_folder(run_dir: Path, reward_names: list[str]) -> None:
 
     base_dir = embedded_model_path()
     tokenizer = AutoTokenizer.from_pretrained(run_dir / "lora")
+    assert "<reasoning>" not in (tokenizer.chat_template or "")  # the saved tokenizer is the original one
     inputs = tokenizer(["Natalia sold clips to 48 of her friends."], return_tensors="pt")
     base = AutoModelForCausalLM.from_pretrained(base_dir)
     with torch.no_grad():
@@ -99,9 +109,3 @@ def test_r1_qwen3_dapo_id_demo_end_to_end(tmp_path: Path) -> None:
     check_run_folder(run_dir, ["think_format_exact", "think_format_approx", "answer_check", "number_check", "language"])
     reports = json.loads((run_dir / "eval.json").read_text())["reports"]
     assert all(report["target_language"] == "id" and report["target_language_rate"] is not None for report in reports)
-
-
-def test_gemma3_gsm8k_demo_end_to_end(tmp_path: Path) -> None:
-    run_dir = run_app("gemma3_gsm8k", tmp_path, "--gguf")
-    check_run_folder(run_dir, ["xmlcount", "correctness"])
-    assert not (run_dir / "gguf").exists()
