@@ -39,7 +39,9 @@ def add_trained_looking_lora(model, seed: int = 0, r: int = 8):
     """A LoRA whose B matrices are non-zero, so merging changes the model (a fresh LoRA is a no-op)."""
     from peft import LoraConfig, get_peft_model
 
-    peft_model = get_peft_model(model, LoraConfig(r=r, lora_alpha=2 * r, target_modules=TARGET_MODULES))
+    with torch.random.fork_rng():  # PEFT draws A from the global generator: seeded, whatever ran before
+        torch.manual_seed(seed)
+        peft_model = get_peft_model(model, LoraConfig(r=r, lora_alpha=2 * r, target_modules=TARGET_MODULES))
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, parameter in peft_model.named_parameters():
