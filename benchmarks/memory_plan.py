@@ -55,6 +55,7 @@ class Case:
     why: str = ""  # what the record is, where the plan is expected to differ
     utilization: float | None = None
     allocated_key: str = ""  # torch's allocated peak in the same record, shown beside a reserved one
+    budget_gib: float | None = None  # model.gpu_memory the run was held to (None: the card)
 
 
 CASES = [
@@ -63,6 +64,9 @@ CASES = [
          why="torch reserved 48 % over what it allocated at this size (the plan's 5 % allocator slack is for the "
              "large blocks of bigger models); against allocated the plan is within 15 %",
          allocated_key="paths.a.peak_allocated_gib"),
+    Case("1 B app held to 24 GB, vLLM auto, H200", "llama-1b", "apps/phi4_gsm8k/recipe.yaml",
+         VLLM + ["model.gpu_memory=24GB"], H200, "gpu_install/llama-1b-24gb-stages.json", "stage:GRPO training",
+         "process", budget_gib=24.0),
     Case("1 B, vLLM 0.5, 8 x 512", "llama-1b", "apps/phi4_gsm8k/recipe.yaml",
          VLLM + R16ALL_8X256 + ["model.gpu_memory_utilization=0.5"], H100,
          "gpu_grpo_llama-1b_r16all-8x256_vllm_lora.json", "paths.d.peak_reserved_gib", "reserved", utilization=0.5,
@@ -97,6 +101,9 @@ CASES = [
          VLLM + ["model.gpu_memory_utilization=0.7"], H200, "apps_at_size/phi4-14b/phi4-14b.json",
          "stage:GRPO training", "process", utilization=0.7),
 ]
+CASES.append(Case("14.66 B app held to 24 GB, vLLM auto, H100", "phi4-llama", "apps/phi4_gsm8k/recipe.yaml",
+                  VLLM + ["model.gpu_memory=24GB"], H100, "gpu_install/phi4-14b-24gb-h100/stages.json",
+                  "stage:GRPO training", "process", budget_gib=24.0))
 RECORD_PATHS = {"r1_qwen3.json": "apps_at_size/r1-qwen3-8b.json"}
 
 
@@ -125,7 +132,8 @@ def plan_case(case: Case) -> dict[str, Any]:
     class_name, kwargs, _ = SHAPES[case.shape]
     shape = ModelShape.from_config(getattr(transformers, class_name)(**kwargs), name=case.shape)
     recipe = load_recipe(REPO / case.recipe, case.overrides, check_files=False)
-    plan = plan_memory(recipe, shape, budget=case.card_gib * GIB, card=case.card_gib * GIB, backend="unsloth")
+    plan = plan_memory(recipe, shape, budget=(case.budget_gib or case.card_gib) * GIB, card=case.card_gib * GIB,
+                       backend="unsloth")
     cuda = next(row.bytes for row in plan.rows if row.name == "CUDA")
     planned = (plan.total if case.measure == "process" else plan.total - cuda) / GIB
     peak = measured_peak(case)

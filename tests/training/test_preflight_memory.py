@@ -3,14 +3,18 @@ any model loads, naming the need, the budget and the settings that would fit."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from grpo_training.cli import main as cli
 from grpo_training.recipe import RecipeError, load_recipe, recipe_from_dict
 from grpo_training.preflight import ModelShape, parse_memory_size, plan_memory, read_model_shape
-from grpo_training.preflight.memory_plan import tiny_llama_config
+from grpo_training.preflight.memory_plan import tiny_llama_config, vllm_graphs, vllm_sequences
 from grpo_training.memory_sizes import GIB
 from tiny_model import build_tiny_model, tiny_recipe, write_recipe
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +111,36 @@ def test_vllm_share_auto_is_what_the_generation_batch_needs():
     fixed = plan_memory(recipe_from_dict(raw), shape, budget=card, backend="unsloth")
     assert not fixed.fits and fixed.vllm_share == 0.99
     assert any(s.startswith("model.gpu_memory_utilization=auto") for s in fixed.suggestions)
+
+
+def shape_of(name: str) -> ModelShape:
+    """A real model's shape from the at-size benchmarks' configs, built on the meta device (no memory)."""
+    import transformers
+    from gpu_grpo import SHAPES
+
+    class_name, kwargs, _ = SHAPES[name]
+    return ModelShape.from_config(getattr(transformers, class_name)(**kwargs), name=name)
+
+
+@pytest.mark.parametrize("name, sequences, reported_gib", [
+    ("llama-1b", 8, 0.21), ("phi4-llama", 8, 0.64), ("gemma3-4b", 256, 1.43), ("qwen3-8b", 256, 1.71),
+    ("phi4-llama", 256, 1.93)])
+def test_vllm_cuda_graphs_are_what_vllm_reported_capturing(name, sequences, reported_gib):
+    assert vllm_graphs(sequences, shape_of(name)) / GIB == pytest.approx(reported_gib, rel=0.1)
+
+
+def test_vllm_runs_the_sequences_unsloth_chooses_for_its_share():
+    phi4 = shape_of("phi4-llama")
+    weights = 9.06 * GIB
+    assert vllm_sequences(10.99 * GIB, weights, phi4) == 8  # the Phi-4 app held to 24 GB: Unsloth chose 8
+    assert vllm_sequences(0.7 * 139.8 * GIB, weights, phi4) == 256  # the recipe's 0.7 of an H200: 256
+    small = plan_memory(load_recipe(APPS / "phi4_gsm8k" / "recipe.yaml", ["model.gpu_memory=24GB"],
+                                    check_files=False), phi4, budget=24 * GIB, card=80 * GIB)
+    large = plan_memory(load_recipe(APPS / "phi4_gsm8k" / "recipe.yaml", ["model.gpu_memory_utilization=0.7"],
+                                    check_files=False), phi4, budget=139.8 * GIB, card=139.8 * GIB)
+    small_cuda, large_cuda = (next(row.bytes for row in plan.rows if row.name == "CUDA") for plan in (small, large))
+    assert small_cuda < large_cuda - 1 * GIB  # 8 sequences' graphs, not 256's
+    assert "8 sequences at once" in str(small.rows) and "256 sequences at once" in str(large.rows)
 
 
 def test_train_refuses_a_recipe_over_the_stated_card_before_loading(tiny_dir, tmp_path, monkeypatch, capsys):

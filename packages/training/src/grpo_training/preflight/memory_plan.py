@@ -15,9 +15,10 @@ linear layers for any architecture. The plan adds, in GiB:
 - generation: transformers' generate keeps a KV cache for the generation batch (layers x 2 x kv_heads x
   head_dim x tokens x 2 bytes), freed before the training pass; vLLM (Unsloth's `fast_inference`) holds its
   share of the card (`gpu_memory_utilization`) for its weights, that KV cache and its working memory (1 GiB
-  plus its sampler's fp32 logits for 256 sequences), and the training model uses vLLM's weights;
-- CUDA: the context, kernels and, with vLLM, its CUDA graphs, beside what torch allocates; torch's caching
-  allocator holds ~5 % over what the training pass allocates.
+  plus its sampler's fp32 logits for the sequences it runs at once), and the training model uses vLLM's weights;
+- CUDA: the context, kernels and, with vLLM, its CUDA graphs (one per batch size up to the sequences it runs at
+  once, which Unsloth chooses from what the share leaves for the KV cache), beside what torch allocates; torch's
+  caching allocator holds ~5 % over what the training pass allocates.
 
 `plan_memory` returns a `MemoryPlan`: its rows, the total, the budget and whether it fits.
 
@@ -45,9 +46,16 @@ if TYPE_CHECKING:
 
 NF4_BYTES = 0.5 + 4 / 64  # 4-bit weight + one fp32 absmax per block of 64
 CUDA_CONTEXT = 1.0 * GIB  # context, cuBLAS workspaces, kernels: outside torch's allocator
-VLLM_GRAPHS = 1.5 * GIB  # vLLM's CUDA graphs (captured for up to 512 sequences), beside its reservation
 VLLM_WORKING = 1.0 * GIB  # vLLM's own activations inside its reservation, beside the sampler's logits
-VLLM_MAX_SEQUENCES = 256  # vLLM's default max_num_seqs: its sampler profiles logits for that many sequences
+# vLLM's max_num_seqs as Unsloth chooses it (unsloth_zoo.vllm_utils, 256 asked): (GiB left for the KV cache at
+# most, sequences); more than the last limit leaves vLLM's default, 256. vLLM's sampler profiles fp32 logits for
+# that many sequences and captures a CUDA graph for each batch size up to it.
+UNSLOTH_SEQUENCES = ((2, 8), (4, 16), (8, 32), (12, 48), (16, 64), (24, 80), (40, 96), (48, 112), (80, 128))
+VLLM_DEFAULT_SEQUENCES = 256
+# vLLM's CUDA graphs, beside its reservation: a fixed part and a part per layer x hidden size, for 8 and for 256
+# sequences (linear between), fitted to what vLLM reported capturing ("Graph capturing finished ... took"):
+# 0.21 GiB (1.07 B, 8 sequences), 0.64 (14.66 B, 8), 1.43, 1.71, 1.93 (4 B, 8 B, 14.66 B, 256).
+VLLM_GRAPHS = {8: (0.128 * GIB, 2.50e-6 * GIB), 256: (1.068 * GIB, 4.25e-6 * GIB)}
 ALLOCATOR_SLACK = 0.05  # torch's caching allocator: reserved over allocated in the training pass
 EIGHT_BIT_OPTIMIZERS = ("adamw_8bit", "paged_adamw_8bit", "adamw_bnb_8bit", "paged_adam_8bit", "adam8bit",
                         "paged_lion_8bit", "lion_8bit", "ademamix_8bit", "paged_ademamix_8bit")
@@ -293,17 +301,19 @@ def plan_memory(recipe: Recipe, shape: ModelShape, *, budget: float | None = Non
     share: float | None = None
     vllm_need = 0.0
     if vllm:
-        working = VLLM_WORKING + VLLM_MAX_SEQUENCES * shape.vocab * 4 * 2
-        vllm_need = weights + kv_need + working
+        sequences = vllm_sequences(weights + kv_need + VLLM_WORKING, weights, shape)  # before the share is known
+        vllm_need = weights + kv_need + _vllm_working(sequences, shape)
         share, reserved = _vllm_share(recipe, vllm_need, card)
+        sequences = vllm_sequences(reserved, weights, shape)
+        working = _vllm_working(sequences, shape)
         rows.append(PlanRow("vLLM", reserved, f"gpu_memory_utilization {share:.2f}: weights (shared with training) "
                             f"+ KV cache {kv_need / GIB:.2f} GiB for {step.generation_sequences} x {step.tokens} tokens "
-                            f"+ {working / GIB:.1f} GiB working memory"))
+                            f"+ {working / GIB:.1f} GiB working memory ({sequences} sequences at once)"))
         rows[0] = PlanRow("weights", 0.0, rows[0].detail + f" ({weights / GIB:.2f} GiB, inside vLLM's share)")
         if reserved < vllm_need:
             notes.append(f"vLLM's share {reserved / GIB:.2f} GiB is below the {vllm_need / GIB:.2f} GiB its weights and "
                          "the generation batch's KV cache need: it generates fewer sequences at once")
-        context = CUDA_CONTEXT + VLLM_GRAPHS
+        context = CUDA_CONTEXT + vllm_graphs(sequences, shape)
         training = training_pass
         total = reserved + training_pass + context
     else:
@@ -319,6 +329,33 @@ def plan_memory(recipe: Recipe, shape: ModelShape, *, budget: float | None = Non
     if suggest and not plan.fits:
         plan.suggestions = _suggestions(recipe, shape, budget, card, backend)
     return plan
+
+
+def vllm_sequences(reserved: float, weights: float, shape: ModelShape) -> int:
+    """vLLM's max_num_seqs as Unsloth chooses it from the bytes `reserved` leaves for the KV cache, after the
+    weights and Unsloth's own estimate of the CUDA graphs (172 graphs of layers x hidden x 4 bytes, 0.15-1 GiB).
+
+    Example:
+        >>> shape = ModelShape.from_config(tiny_llama_config())
+        >>> vllm_sequences(1 * GIB, 0, shape), vllm_sequences(100 * GIB, 0, shape)
+        (8, 256)
+    """
+    graphs = min(max(172 * shape.layers * shape.hidden * 4, 0.15 * GIB), 1.0 * GIB)
+    left = (reserved - weights - graphs) / GIB
+    return next((sequences for limit, sequences in UNSLOTH_SEQUENCES if left <= limit), VLLM_DEFAULT_SEQUENCES)
+
+
+def vllm_graphs(sequences: int, shape: ModelShape) -> float:
+    """Bytes of vLLM's CUDA graphs for batch sizes up to `sequences`, on `shape` (`VLLM_GRAPHS`)."""
+    low, high = VLLM_GRAPHS[8], VLLM_GRAPHS[256]
+    weight = (min(max(sequences, 8), 256) - 8) / (256 - 8)
+    fixed, per_layer_width = (a + weight * (b - a) for a, b in zip(low, high))
+    return fixed + per_layer_width * shape.layers * shape.hidden
+
+
+def _vllm_working(sequences: int, shape: ModelShape) -> float:
+    """vLLM's working memory inside its share: activations and its sampler's fp32 logits (twice) per sequence."""
+    return VLLM_WORKING + sequences * shape.vocab * 4 * 2
 
 
 def _vllm_share(recipe: Recipe, need: float, card: float | None) -> tuple[float, float]:
