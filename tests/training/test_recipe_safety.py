@@ -101,6 +101,17 @@ def test_secrets_anywhere_in_a_recipe_are_refused(override, field):
     assert HF_TOKEN not in message and "sk-123" not in message and "not-even" not in message
 
 
+@pytest.mark.parametrize("override", [
+    "vllm_sampling_kwargs={api_key: sk-123}",  # no section: not an override at all
+    "grpo.vllm_sampling_kwargs={api_key: sk-123",  # not YAML: kept as text
+    "grpo.vllm_sampling_kwargs=[{seed: 1}, {api_key: sk-123}]",
+])
+def test_an_override_holding_a_secret_is_never_repeated(capsys, override):
+    status, err = check(capsys, str(DEMO_RECIPE), "--set", override)
+    assert status == 2 and err.count("\n") == 1 and err.startswith("error: ")
+    assert "sk-123" not in err, err
+
+
 def test_a_secret_in_a_custom_rewards_params_is_refused(tmp_path):
     raw = demo_raw()
     raw["rewards"]["funcs"].append({"name": "judge.py:score", "params": {"openai_api_key": "sk-abc"}})

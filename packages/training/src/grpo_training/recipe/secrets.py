@@ -65,7 +65,11 @@ def check_no_secrets(raw: Any, where: str = "") -> None:
 
 def _first_secret(value: Any, where: str) -> tuple[str, str] | None:
     if isinstance(value, str):
-        return (where or "recipe", "looks like a Hugging Face token (hf_...); ") if HF_TOKEN_PATTERN.search(value) else None
+        if HF_TOKEN_PATTERN.search(value):
+            return where or "recipe", "looks like a Hugging Face token (hf_...); "
+        if redact_text(value) != value:  # YAML that did not parse, kept as text: `{api_key: sk-...`
+            return where or "recipe", "holds a secret-named field's value; "
+        return None
     if isinstance(value, dict):
         for key, item in value.items():
             path = f"{where}.{key}" if where else str(key)
@@ -110,6 +114,8 @@ def redact_text(text: str) -> str:
         'grpo.hub_token=<redacted> grpo.max_steps=2'
         >>> redact_text("  hub_token: abc123\\n  beta: 0.0")
         '  hub_token: <redacted>\\n  beta: 0.0'
+        >>> redact_text("vllm_sampling_kwargs={api_key: sk-1, seed: 3}")
+        'vllm_sampling_kwargs={api_key: <redacted>, seed: 3}'
     """
     text = HF_TOKEN_PATTERN.sub(REDACTED, text)
     return _SECRET_ASSIGNMENT.sub(lambda match: match.group(1) + REDACTED
@@ -117,6 +123,7 @@ def redact_text(text: str) -> str:
                                   else match.group(0), text)
 
 
-# `name: value` or `name=value`; the value is quoted, or runs to the next space, comma or closing brace.
-_SECRET_ASSIGNMENT = re.compile(r"((?:^|(?<=[\s.{,]))([A-Za-z0-9_\-]+)\s*(?::[ \t]+|=))(\"[^\"]*\"|'[^']*'|[^\s,}]+)",
-                                re.MULTILINE)
+# `name: value` or `name=value`; the value is quoted, or runs to the next space, comma or closing brace (a value
+# that opens a mapping or list is not one: the names inside it are looked at in turn).
+_SECRET_ASSIGNMENT = re.compile(r"((?:^|(?<=[\s.{,\[]))([A-Za-z0-9_\-]+)\s*(?::[ \t]+|=))"
+                                r"(\"[^\"]*\"|'[^']*'|[^\s,{}\[\]][^\s,}\]]*)", re.MULTILINE)
