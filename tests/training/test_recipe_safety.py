@@ -222,6 +222,15 @@ def test_a_folder_given_as_the_recipe_is_called_a_folder(tmp_path, capsys):
     assert status == 2 and f"continue its run with --resume {tmp_path}" in err
 
 
+@pytest.mark.parametrize("name", ["../x", "./models/no-such-model", "/no/such/model"])
+def test_a_model_folder_that_does_not_exist_is_refused_by_the_check(tmp_path, capsys, name):
+    """A path is no Hub id: refused before any run folder, not after the data is read."""
+    status, err = check(capsys, str(DEMO_RECIPE), "--set", f"model.name={name}", "--set", f"run.output_dir={tmp_path}")
+    assert (status, err.count("\n")) == (2, 1), err
+    assert err.startswith(f"error: model.name: {name!r} does not exist (looked at ") and "Hub id" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------------------------------- reward probe
 
 
