@@ -139,6 +139,24 @@ def test_a_secret_that_slipped_past_the_check_is_redacted_where_the_recipe_is_wr
                        cuda=False)  # never in training_args.bin
 
 
+def test_a_secret_that_slipped_past_the_check_is_redacted_in_the_swanlab_config(tmp_path, monkeypatch):
+    import swanlab
+
+    from grpo_training.run.steps import start_swanlab
+
+    monkeypatch.setenv("SWANLAB_MODE", "local")  # start_swanlab sets it: restored after the test
+    recipe = load_recipe(DEMO_RECIPE, ["run.swanlab_mode=local"])
+    recipe.data.source = f"notes {HF_TOKEN}"  # set after the checks, as a program using the library could
+    try:
+        assert start_swanlab(recipe, tmp_path, ["swanlab"]) is not None
+    finally:
+        swanlab.finish()
+    written = [path for path in (tmp_path / "swanlog").rglob("*") if path.is_file()]
+    assert all(HF_TOKEN.encode() not in path.read_bytes() for path in written)
+    (config,) = [path for path in written if path.name == "config.yaml"]
+    assert "notes <redacted>" in config.read_text(encoding="utf-8")
+
+
 # ------------------------------------------------------------------------------------------- YAML size
 
 
