@@ -121,8 +121,8 @@ def test_a_secret_in_the_cards_recipe_is_neither_shown_nor_pushed(hub, lora_like
     """A recipe written by hand (`--recipe FILE`, a run's recipe.yaml or card) holding a token: the card shown on
     --dry-run and the one pushed carry `<redacted>` in its place, and the rest of the recipe as it was."""
     secret = "hf_" + "RecipeSecret" * 3
-    info = ModelCardInfo(recipe=f"grpo:\n  hub_token: {secret}\n  learning_rate: 5.0e-6\n"
-                                "rewards:\n  - name: judge.py:score\n    params: {openai_api_key: sk-abc123, max_new_tokens: 64}\n")
+    info = ModelCardInfo(recipe=f"grpo:\n  hub_token: {secret}\n  learning_rate: 5.0e-6\nrewards:\n"
+                                "  - name: judge.py:score\n    params: {openai_api_key: sk-abc123, max_new_tokens: 64}\n")
     run_card = ModelCardInfo(run_card=f"# run\n\ngrpo-toolkit\n\n## Recipe\n\n```yaml\nnote: {secret}\n```\n")
     dry = push_to_hub(lora_like_folder, "tester/dry", dry_run=True, card_info=info)
     with caplog.at_level(logging.WARNING):

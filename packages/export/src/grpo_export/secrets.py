@@ -23,8 +23,8 @@ _SECRET_NAME = re.compile(r"(?:^|[_\-.])(?:" + "|".join(re.escape(word) for word
 HF_TOKEN_PATTERN = re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{20,}")
 # `name: value` or `name=value`; the value is quoted, or runs to the next space, comma or closing brace (a value
 # that opens a mapping or list is not one: the names inside it are looked at in turn).
-_ASSIGNMENT = re.compile(r"((?:^|(?<=[\s.{,\[]))([A-Za-z0-9_\-]+)\s*(?::[ \t]+|=))(\"[^\"]*\"|'[^']*'|[^\s,{}\[\]][^\s,}\]]*)",
-                         re.MULTILINE)
+_ASSIGNMENT = re.compile(r"((?:^|(?<=[\s.{,\[]))([A-Za-z0-9_\-]+)\s*(?::[ \t]+|=))"
+                         r"(\"[^\"]*\"|'[^']*'|[^\s,{}\[\]][^\s,}\]]*)", re.MULTILINE)
 
 
 def is_secret_name(name: str) -> bool:
