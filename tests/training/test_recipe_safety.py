@@ -195,6 +195,22 @@ def test_a_recipe_that_refers_to_itself_is_refused(tmp_path):
         load_recipe(recipe)
 
 
+def test_a_recipe_file_over_the_size_bound_is_refused_before_it_is_parsed(tmp_path, capsys):
+    recipe = tmp_path / "big.yaml"
+    recipe.write_text(DEMO_RECIPE.read_text(encoding="utf-8") + ("# " + "x" * 98 + "\n") * 11_000, encoding="utf-8")
+    status, err = check(capsys, str(recipe))
+    assert status == 2 and err == (f"error: recipe file {recipe} is {recipe.stat().st_size:,} bytes; a recipe is a few "
+                                   "KB (at most 1,000,000 bytes): give the YAML recipe, not a data or model file\n")
+
+
+def test_yaml_nested_thousands_deep_is_one_error_line(tmp_path, capsys):
+    recipe = tmp_path / "deep.yaml"
+    nested = f"grpo:\n  vllm_sampling_kwargs: {{a: {'[' * 5000}{']' * 5000}}}\n"
+    recipe.write_text(DEMO_RECIPE.read_text(encoding="utf-8").replace("grpo:\n", nested, 1), encoding="utf-8")
+    assert check(capsys, str(recipe)) == (
+        2, f"error: recipe file {recipe}: the YAML is nested too deeply; a recipe is a few levels deep\n")
+
+
 def test_anchors_used_a_few_times_still_work(tmp_path):
     raw = DEMO_RECIPE.read_text(encoding="utf-8").replace("  target_modules: all-linear", "  target_modules: &t [q_proj, v_proj]")
     recipe = tmp_path / "anchors.yaml"
