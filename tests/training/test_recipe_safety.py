@@ -124,6 +124,20 @@ def test_fields_named_like_tokens_but_not_secrets_are_accepted():
     assert recipe.evaluation.max_new_tokens == 64 and recipe.grpo["vllm_sampling_kwargs"] == {"stop_token_ids": [2]}
 
 
+def test_a_tokenizers_special_token_is_text_not_a_secret(tmp_path):
+    raw = demo_raw()
+    raw["rewards"]["funcs"].append({"name": "ends.py:score", "params": {"eos_token": "</s>", "pad_token": "<pad>"}})
+    (tmp_path / "ends.py").write_text(textwrap.dedent("""
+        def score(eos_token, pad_token):  # with params, a factory
+            def ends_with_eos(completions, **kwargs):
+                return [float(str(completion).endswith(eos_token)) for completion in completions]
+            return ends_with_eos
+    """))
+    recipe = load_recipe(write(tmp_path / "recipe.yaml", raw))
+    assert recipe.rewards.funcs[5].params == {"eos_token": "</s>", "pad_token": "<pad>"}
+    assert "eos_token: </s>" in dump_recipe(recipe, tmp_path / "recorded.yaml").read_text()  # not redacted
+
+
 def test_a_secret_that_slipped_past_the_check_is_redacted_where_the_recipe_is_written(tmp_path):
     recipe = load_recipe(DEMO_RECIPE)
     recipe.grpo["hub_token"] = HF_TOKEN  # set after the checks, as a program using the library could

@@ -21,6 +21,8 @@ REDACTED = "<redacted>"
 SECRET_WORDS = ("token", "secret", "password", "passwd", "apikey", "api_key", "credential", "credentials")
 _SECRET_NAME = re.compile(r"(?:^|[_\-.])(?:" + "|".join(re.escape(word) for word in SECRET_WORDS) + r")$", re.IGNORECASE)
 HF_TOKEN_PATTERN = re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{20,}")
+# A tokenizer's special tokens (`eos_token: "</s>"`) are text, not secrets.
+_SPECIAL_TOKEN_NAME = re.compile(r"(?:^|_)(?:pad|eos|bos|unk|sep|cls|mask|special)_token$", re.IGNORECASE)
 # `name: value` or `name=value`; the value is quoted, or runs to the next space, comma or closing brace (a value
 # that opens a mapping or list is not one: the names inside it are looked at in turn).
 _ASSIGNMENT = re.compile(r"((?:^|(?<=[\s.{,\[]))([A-Za-z0-9_\-]+)\s*(?::[ \t]+|=))"
@@ -31,10 +33,10 @@ def is_secret_name(name: str) -> bool:
     """True when a field's name says it holds a secret (it ends with such a word).
 
     Example:
-        >>> [is_secret_name(n) for n in ("hub_token", "openai_api_key", "max_new_tokens", "stop_token_ids")]
-        [True, True, False, False]
+        >>> [is_secret_name(n) for n in ("hub_token", "openai_api_key", "max_new_tokens", "stop_token_ids", "eos_token")]
+        [True, True, False, False, False]
     """
-    return bool(_SECRET_NAME.search(name))
+    return bool(_SECRET_NAME.search(name)) and not _SPECIAL_TOKEN_NAME.search(name)
 
 
 def redact_text(text: str) -> str:

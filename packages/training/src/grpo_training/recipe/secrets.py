@@ -31,6 +31,8 @@ SECRET_WORDS = ("token", "secret", "password", "passwd", "apikey", "api_key", "c
 # The secret word ends the name: `hub_token`, `openai_api_key`, but not vLLM's `stop_token_ids` or `max_new_tokens`.
 _SECRET_NAME = re.compile(r"(?:^|[_\-.])(?:" + "|".join(re.escape(word) for word in SECRET_WORDS) + r")$", re.IGNORECASE)
 HF_TOKEN_PATTERN = re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{20,}")
+# A tokenizer's special tokens (`eos_token: "</s>"`, a reward's `pad_token`) are text, not secrets.
+_SPECIAL_TOKEN_NAME = re.compile(r"(?:^|_)(?:pad|eos|bos|unk|sep|cls|mask|special)_token$", re.IGNORECASE)
 WHERE_TOKENS_COME_FROM = "tokens come from HF_TOKEN or `hf auth login`"
 
 
@@ -40,8 +42,10 @@ def is_secret_name(name: Any) -> bool:
     Example:
         >>> [is_secret_name(n) for n in ("hub_token", "openai_api_key", "password", "max_new_tokens", "stop_token_ids")]
         [True, True, True, False, False]
+        >>> is_secret_name("eos_token")  # a tokenizer's special token
+        False
     """
-    return isinstance(name, str) and bool(_SECRET_NAME.search(name))
+    return isinstance(name, str) and bool(_SECRET_NAME.search(name)) and not _SPECIAL_TOKEN_NAME.search(name)
 
 
 def check_no_secrets(raw: Any, where: str = "") -> None:
