@@ -69,6 +69,7 @@ class HubStandIn:
         self.datasets: dict[str, StandInRepo] = {}
         self.requests: list[dict] = []  # method, path, headers, body of every request
         self.fail_commit: str | None = None
+        self.fail_reads: int | None = None  # an HTTP status every read (repo info, tree, file) answers with
         self.gated: set[str] = set()
         self.claimed_sizes: dict[str, int] = {}  # file name -> size the metadata reports
         self.token: str | None = None
@@ -221,6 +222,8 @@ class HubStandIn:
 
             def _route_read(self, head: bool) -> None:
                 self._record()
+                if hub.fail_reads is not None:
+                    return self._error(hub.fail_reads, "ServerError", "Internal Error - We're working hard to fix this")
                 if not self._authorised():
                     return
                 url = urlparse(self.path)

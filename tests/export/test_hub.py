@@ -115,3 +115,22 @@ def test_card_for_gguf_and_merged_folders(tmp_path):
     merged = tmp_path / "merged"
     merged.mkdir()
     assert build_model_card(merged, "me/m", CARD_INFO).data.library_name == "transformers"
+
+
+def test_a_secret_in_the_cards_recipe_is_neither_shown_nor_pushed(hub, lora_like_folder, caplog):
+    """A recipe written by hand (`--recipe FILE`, a run's recipe.yaml or card) holding a token: the card shown on
+    --dry-run and the one pushed carry `<redacted>` in its place, and the rest of the recipe as it was."""
+    secret = "hf_" + "RecipeSecret" * 3
+    info = ModelCardInfo(recipe=f"grpo:\n  hub_token: {secret}\n  learning_rate: 5.0e-6\nrewards:\n"
+                                "  - name: judge.py:score\n    params: {openai_api_key: sk-abc123, max_new_tokens: 64}\n")
+    run_card = ModelCardInfo(run_card=f"# run\n\ngrpo-toolkit\n\n## Recipe\n\n```yaml\nnote: {secret}\n```\n")
+    dry = push_to_hub(lora_like_folder, "tester/dry", dry_run=True, card_info=info)
+    with caplog.at_level(logging.WARNING):
+        push_to_hub(lora_like_folder, "tester/card", card_info=info, endpoint=hub.endpoint)
+        push_to_hub(lora_like_folder, "tester/run-card", card_info=run_card, endpoint=hub.endpoint)
+    pushed = [hub.repos[repo].files["README.md"].decode() for repo in ("tester/card", "tester/run-card")]
+    for card in (dry.model_card, *pushed):
+        assert secret not in card and "sk-abc123" not in card and "<redacted>" in card, card
+    assert "learning_rate: 5.0e-6" in pushed[0] and "max_new_tokens: 64" in pushed[0]
+    assert all(secret.encode() not in request["body"] for request in hub.requests)
+    assert "held a secret" in caplog.text and secret not in caplog.text

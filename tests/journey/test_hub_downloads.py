@@ -106,6 +106,14 @@ def test_refused_token_says_what_to_do(hub_here):
     assert "(401)" in message and "HF_TOKEN" in message and "hf auth login" in message
 
 
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_server_error_says_to_retry(hub_here, status):
+    hub_here.add_repo(MODEL_REPO, {"config.json": b"{}"})
+    hub_here.fail_reads = status
+    message = refusal(HubAccessError, MODEL_REPO)
+    assert f"server error ({status}); retry in a few minutes" in message and MODEL_REPO in message
+
+
 def test_download_larger_than_the_free_disk_is_refused_before_it_starts(hub_here):
     hub_here.add_repo(MODEL_REPO, {"config.json": b"{}", "model.safetensors": b"\0" * 64})
     hub_here.claimed_sizes["model.safetensors"] = 10**18  # an exabyte: more than any test machine's disk

@@ -1,5 +1,6 @@
-"""Training onto a disk that fills up at checkpoint time ends with one `error:` line naming the folder, its free
-space and what to do (exit 2), not torch's "[enforce fail ...] unexpected pos" or safetensors' error."""
+"""Training onto a disk that fills up at checkpoint time, or into a read-only folder, ends with one `error:` line
+naming the folder, its free space and what to do (exit 2), not torch's "[enforce fail ...] unexpected pos",
+safetensors' error or an OSError traceback."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 
 import pytest
 
+from grpo_training.recipe import DEMO_RECIPE
 from tiny_model import build_tiny_model, tiny_recipe, write_recipe
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("unshare") is None,
@@ -53,3 +55,21 @@ def test_a_checkpoint_writer_on_a_full_tmpfs_is_one_error_line(tmp_path, writer)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert result.stderr.startswith(f"error: cannot write {disk / 'checkpoint-2'}")
     assert "no space left" in result.stderr and "MB free" in result.stderr and "--resume" in result.stderr
+
+
+def test_a_read_only_output_folder_is_one_error_line_before_any_model_loads(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = (f"mount -t tmpfs -o size=1m grpo-test {shlex.quote(str(disk))} || exit 97\n"
+              f"mount -o remount,ro {shlex.quote(str(disk))} || exit 97\n"
+              f"exec {shlex.quote(sys.executable)} -m grpo_training train {shlex.quote(str(DEMO_RECIPE))} "
+              f"--set run.output_dir={shlex.quote(str(disk / 'runs'))}")
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    if result.returncode == 97:
+        pytest.skip(f"cannot mount a small read-only tmpfs here: {result.stderr.strip()}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert lines == [f"error: cannot write {disk / 'runs'}: {disk} is on a read-only file system; choose an output "
+                     "folder you can write; the output folder is run.output_dir (--set run.output_dir=... or --out); "
+                     "a training run continues from its last complete checkpoint with --resume RUN_DIR"], result.stderr
+    assert "Loading" not in result.stderr and "Stage: loading the model" not in result.stderr

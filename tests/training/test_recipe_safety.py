@@ -101,6 +101,17 @@ def test_secrets_anywhere_in_a_recipe_are_refused(override, field):
     assert HF_TOKEN not in message and "sk-123" not in message and "not-even" not in message
 
 
+@pytest.mark.parametrize("override", [
+    "vllm_sampling_kwargs={api_key: sk-123}",  # no section: not an override at all
+    "grpo.vllm_sampling_kwargs={api_key: sk-123",  # not YAML: kept as text
+    "grpo.vllm_sampling_kwargs=[{seed: 1}, {api_key: sk-123}]",
+])
+def test_an_override_holding_a_secret_is_never_repeated(capsys, override):
+    status, err = check(capsys, str(DEMO_RECIPE), "--set", override)
+    assert status == 2 and err.count("\n") == 1 and err.startswith("error: ")
+    assert "sk-123" not in err, err
+
+
 def test_a_secret_in_a_custom_rewards_params_is_refused(tmp_path):
     raw = demo_raw()
     raw["rewards"]["funcs"].append({"name": "judge.py:score", "params": {"openai_api_key": "sk-abc"}})
@@ -111,6 +122,20 @@ def test_a_secret_in_a_custom_rewards_params_is_refused(tmp_path):
 def test_fields_named_like_tokens_but_not_secrets_are_accepted():
     recipe = load_recipe(DEMO_RECIPE, ["evaluation.max_new_tokens=64", "grpo.vllm_sampling_kwargs={stop_token_ids: [2]}"])
     assert recipe.evaluation.max_new_tokens == 64 and recipe.grpo["vllm_sampling_kwargs"] == {"stop_token_ids": [2]}
+
+
+def test_a_tokenizers_special_token_is_text_not_a_secret(tmp_path):
+    raw = demo_raw()
+    raw["rewards"]["funcs"].append({"name": "ends.py:score", "params": {"eos_token": "</s>", "pad_token": "<pad>"}})
+    (tmp_path / "ends.py").write_text(textwrap.dedent("""
+        def score(eos_token, pad_token):  # with params, a factory
+            def ends_with_eos(completions, **kwargs):
+                return [float(str(completion).endswith(eos_token)) for completion in completions]
+            return ends_with_eos
+    """))
+    recipe = load_recipe(write(tmp_path / "recipe.yaml", raw))
+    assert recipe.rewards.funcs[5].params == {"eos_token": "</s>", "pad_token": "<pad>"}
+    assert "eos_token: </s>" in dump_recipe(recipe, tmp_path / "recorded.yaml").read_text()  # not redacted
 
 
 def test_a_secret_that_slipped_past_the_check_is_redacted_where_the_recipe_is_written(tmp_path):
@@ -126,6 +151,24 @@ def test_a_secret_that_slipped_past_the_check_is_redacted_where_the_recipe_is_wr
     with pytest.raises(RecipeError, match="^grpo.hub_token: a recipe may not hold a secret"):
         plan_grpo_args(recipe, output_dir=str(tmp_path), lengths=GRPOLengths.from_recipe(recipe, 64),
                        cuda=False)  # never in training_args.bin
+
+
+def test_a_secret_that_slipped_past_the_check_is_redacted_in_the_swanlab_config(tmp_path, monkeypatch):
+    import swanlab
+
+    from grpo_training.run.steps import start_swanlab
+
+    monkeypatch.setenv("SWANLAB_MODE", "local")  # start_swanlab sets it: restored after the test
+    recipe = load_recipe(DEMO_RECIPE, ["run.swanlab_mode=local"])
+    recipe.data.source = f"notes {HF_TOKEN}"  # set after the checks, as a program using the library could
+    try:
+        assert start_swanlab(recipe, tmp_path, ["swanlab"]) is not None
+    finally:
+        swanlab.finish()
+    written = [path for path in (tmp_path / "swanlog").rglob("*") if path.is_file()]
+    assert all(HF_TOKEN.encode() not in path.read_bytes() for path in written)
+    (config,) = [path for path in written if path.name == "config.yaml"]
+    assert "notes <redacted>" in config.read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------------------- YAML size
@@ -164,6 +207,22 @@ def test_a_recipe_that_refers_to_itself_is_refused(tmp_path):
     recipe.write_text("grpo:\n  vllm_sampling_kwargs: &loop\n    again: *loop\n", encoding="utf-8")
     with pytest.raises(RecipeError, match="refers to itself"):
         load_recipe(recipe)
+
+
+def test_a_recipe_file_over_the_size_bound_is_refused_before_it_is_parsed(tmp_path, capsys):
+    recipe = tmp_path / "big.yaml"
+    recipe.write_text(DEMO_RECIPE.read_text(encoding="utf-8") + ("# " + "x" * 98 + "\n") * 11_000, encoding="utf-8")
+    status, err = check(capsys, str(recipe))
+    assert status == 2 and err == (f"error: recipe file {recipe} is {recipe.stat().st_size:,} bytes; a recipe is a few "
+                                   "KB (at most 1,000,000 bytes): give the YAML recipe, not a data or model file\n")
+
+
+def test_yaml_nested_thousands_deep_is_one_error_line(tmp_path, capsys):
+    recipe = tmp_path / "deep.yaml"
+    nested = f"grpo:\n  vllm_sampling_kwargs: {{a: {'[' * 5000}{']' * 5000}}}\n"
+    recipe.write_text(DEMO_RECIPE.read_text(encoding="utf-8").replace("grpo:\n", nested, 1), encoding="utf-8")
+    assert check(capsys, str(recipe)) == (
+        2, f"error: recipe file {recipe}: the YAML is nested too deeply; a recipe is a few levels deep\n")
 
 
 def test_anchors_used_a_few_times_still_work(tmp_path):
@@ -209,6 +268,15 @@ def test_a_folder_given_as_the_recipe_is_called_a_folder(tmp_path, capsys):
     dump_recipe(Recipe(), tmp_path / "recipe.yaml")  # a run folder
     status, err = check(capsys, str(tmp_path))
     assert status == 2 and f"continue its run with --resume {tmp_path}" in err
+
+
+@pytest.mark.parametrize("name", ["../x", "./models/no-such-model", "/no/such/model"])
+def test_a_model_folder_that_does_not_exist_is_refused_by_the_check(tmp_path, capsys, name):
+    """A path is no Hub id: refused before any run folder, not after the data is read."""
+    status, err = check(capsys, str(DEMO_RECIPE), "--set", f"model.name={name}", "--set", f"run.output_dir={tmp_path}")
+    assert (status, err.count("\n")) == (2, 1), err
+    assert err.startswith(f"error: model.name: {name!r} does not exist (looked at ") and "Hub id" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------------------------------------- reward probe

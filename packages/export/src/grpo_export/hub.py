@@ -1,7 +1,8 @@
 """Push an exported folder (LoRA, merged model or GGUF files) to the Hugging Face Hub with a model card.
 
 The token comes only from the environment (`HF_TOKEN`) or the user's login (`hf auth login`), read by
-`huggingface_hub` itself: this module never accepts, prints, logs or writes it.
+`huggingface_hub` itself: this module never accepts, prints, logs or writes it. A secret in the card (a token in a
+recipe written by hand) is replaced by `<redacted>` before the card is shown or uploaded (`grpo_export.secrets`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from huggingface_hub.utils import validate_repo_id
 from huggingface_hub.utils._http import default_client_factory
 
 from grpo_export.errors import HubPushError
+from grpo_export.secrets import REDACTED, redact_text
 
 logger = logging.getLogger(__name__)
 
@@ -206,8 +208,13 @@ def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, card
         raise HubPushError(f"{folder} holds no files to upload.")
     card = model_card if isinstance(model_card, ModelCard) else (
         ModelCard(model_card) if isinstance(model_card, str) else build_model_card(folder, repo_id, card_info))
+    card_text = redact_text(str(card))  # a recipe written by hand may hold a token: never shown or published
+    if card_text != str(card):
+        logger.warning("The model card for %s held a secret (a Hugging Face token or a field named like "
+                       "hub_token / api_key / password, e.g. in the recipe); it is shown and pushed as %s",
+                       repo_id, REDACTED)
     plan = PushPlan(repo_id=repo_id, files=[(p.relative_to(folder).as_posix(), p.stat().st_size) for p in files],
-                    model_card=str(card), private=private)
+                    model_card=card_text, private=private)
     if dry_run:
         return plan
     if constants.is_offline_mode():  # huggingface_hub's reading of HF_HUB_OFFLINE
@@ -227,7 +234,7 @@ def push_to_hub(folder: str | Path, repo_id: str, *, private: bool = False, card
         plan.url = str(api.create_repo(repo_id, private=private, exist_ok=True))
         operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(folder / name))
                       for name, _ in plan.files]
-        operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=str(card).encode("utf-8")))
+        operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card_text.encode("utf-8")))
         info = api.create_commit(repo_id, operations=operations,
                                  commit_message=commit_message or f"Upload {detect_artefact_kind(folder)} export")
     plan.commit_url = info.commit_url

@@ -26,6 +26,8 @@ def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path 
     (`grpo_training.recipe.ranges`), token budgets that fit the context (`grpo_training.recipe.lengths`),
     files present, no secrets (`grpo_training.recipe.secrets`)."""
     check_no_secrets(recipe.to_dict())
+    if check_files:
+        check_model_path(recipe.model.name)
     _check_data(recipe.data, check_files, base_dir)
     _check_rewards(recipe, check_files, base_dir)
     _check_choices(recipe)
@@ -33,6 +35,25 @@ def validate_recipe(recipe: Recipe, *, check_files: bool = True, base_dir: Path 
     GRPOLengths.from_recipe(recipe).warn_if_over_context()  # its own checks: budgets >= 1 and within the context
     if recipe.data.system_prompt is not None:
         resolve_system_prompt_text(recipe.data.system_prompt)
+
+
+def check_model_path(name: str | None) -> None:
+    """Refuse a `model.name` meant as a local folder (it starts with `.`, `/` or `~`) that does not exist: it is
+    no Hub id either, and would fail only once the run has a folder and its data.
+
+    Example:
+        >>> check_model_path("org/model"), check_model_path(None)
+        (None, None)
+        >>> check_model_path("../no-such-model")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        grpo_training.recipe.sections.RecipeError: model.name: '../no-such-model' does not exist (looked at ...); give a Hub id ('owner/name') or an existing model folder
+    """
+    from grpo_data.sources import looks_like_local_path
+
+    if name and looks_like_local_path(name) and not Path(name).expanduser().exists():
+        raise RecipeError(f"model.name: {name!r} does not exist (looked at {Path(name).expanduser().absolute()}); "
+                          "give a Hub id ('owner/name') or an existing model folder")
 
 
 def _check_data(data: DataConfig, check_files: bool, base_dir: Path | None) -> None:

@@ -80,7 +80,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None, *, check_f
     Args:
         path: the YAML file.
         overrides: e.g. `["grpo.learning_rate=1e-5", "data.source=/data/gsm8k"]`.
-        check_files: check that a local data source exists.
+        check_files: check that a local data source (and a local model folder) exists.
 
     Raises:
         RecipeError: naming the field that is wrong and what is expected.

@@ -31,6 +31,8 @@ SECRET_WORDS = ("token", "secret", "password", "passwd", "apikey", "api_key", "c
 # The secret word ends the name: `hub_token`, `openai_api_key`, but not vLLM's `stop_token_ids` or `max_new_tokens`.
 _SECRET_NAME = re.compile(r"(?:^|[_\-.])(?:" + "|".join(re.escape(word) for word in SECRET_WORDS) + r")$", re.IGNORECASE)
 HF_TOKEN_PATTERN = re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{20,}")
+# A tokenizer's special tokens (`eos_token: "</s>"`, a reward's `pad_token`) are text, not secrets.
+_SPECIAL_TOKEN_NAME = re.compile(r"(?:^|_)(?:pad|eos|bos|unk|sep|cls|mask|special)_token$", re.IGNORECASE)
 WHERE_TOKENS_COME_FROM = "tokens come from HF_TOKEN or `hf auth login`"
 
 
@@ -40,8 +42,10 @@ def is_secret_name(name: Any) -> bool:
     Example:
         >>> [is_secret_name(n) for n in ("hub_token", "openai_api_key", "password", "max_new_tokens", "stop_token_ids")]
         [True, True, True, False, False]
+        >>> is_secret_name("eos_token")  # a tokenizer's special token
+        False
     """
-    return isinstance(name, str) and bool(_SECRET_NAME.search(name))
+    return isinstance(name, str) and bool(_SECRET_NAME.search(name)) and not _SPECIAL_TOKEN_NAME.search(name)
 
 
 def check_no_secrets(raw: Any, where: str = "") -> None:
@@ -65,7 +69,11 @@ def check_no_secrets(raw: Any, where: str = "") -> None:
 
 def _first_secret(value: Any, where: str) -> tuple[str, str] | None:
     if isinstance(value, str):
-        return (where or "recipe", "looks like a Hugging Face token (hf_...); ") if HF_TOKEN_PATTERN.search(value) else None
+        if HF_TOKEN_PATTERN.search(value):
+            return where or "recipe", "looks like a Hugging Face token (hf_...); "
+        if redact_text(value) != value:  # YAML that did not parse, kept as text: `{api_key: sk-...`
+            return where or "recipe", "holds a secret-named field's value; "
+        return None
     if isinstance(value, dict):
         for key, item in value.items():
             path = f"{where}.{key}" if where else str(key)
@@ -110,6 +118,8 @@ def redact_text(text: str) -> str:
         'grpo.hub_token=<redacted> grpo.max_steps=2'
         >>> redact_text("  hub_token: abc123\\n  beta: 0.0")
         '  hub_token: <redacted>\\n  beta: 0.0'
+        >>> redact_text("vllm_sampling_kwargs={api_key: sk-1, seed: 3}")
+        'vllm_sampling_kwargs={api_key: <redacted>, seed: 3}'
     """
     text = HF_TOKEN_PATTERN.sub(REDACTED, text)
     return _SECRET_ASSIGNMENT.sub(lambda match: match.group(1) + REDACTED
@@ -117,6 +127,7 @@ def redact_text(text: str) -> str:
                                   else match.group(0), text)
 
 
-# `name: value` or `name=value`; the value is quoted, or runs to the next space, comma or closing brace.
-_SECRET_ASSIGNMENT = re.compile(r"((?:^|(?<=[\s.{,]))([A-Za-z0-9_\-]+)\s*(?::[ \t]+|=))(\"[^\"]*\"|'[^']*'|[^\s,}]+)",
-                                re.MULTILINE)
+# `name: value` or `name=value`; the value is quoted, or runs to the next space, comma or closing brace (a value
+# that opens a mapping or list is not one: the names inside it are looked at in turn).
+_SECRET_ASSIGNMENT = re.compile(r"((?:^|(?<=[\s.{,\[]))([A-Za-z0-9_\-]+)\s*(?::[ \t]+|=))"
+                                r"(\"[^\"]*\"|'[^']*'|[^\s,{}\[\]][^\s,}\]]*)", re.MULTILINE)
