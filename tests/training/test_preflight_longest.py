@@ -1,4 +1,5 @@
-"""Longest first: step 1 generates for the longest training prompts; every prompt still comes once per epoch."""
+"""Longest first: step 1 generates for the longest training prompts, to the full completion budget; every prompt
+still comes once per epoch and later generations end where the model ends them."""
 
 from __future__ import annotations
 
@@ -53,3 +54,36 @@ def test_step_one_trains_on_the_longest_prompts(tiny_dir, tmp_path, on):
     longest = {prepared.train[i]["question"] for i in sorted(range(len(lengths)), key=lambda i: -lengths[i])[:2]}
     assert len(seen) == 8  # 2 prompts x 4 completions
     assert (set(seen) == longest) is on
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_the_first_generation_runs_to_the_full_completion_budget_and_later_ones_end_as_they_end(tiny_dir, tmp_path, on):
+    recipe = recipe_from_dict(tiny_recipe(tiny_dir, tmp_path, grpo={"max_steps": 2, "max_completion_length": 6},
+                                          run={"longest_first": on}))
+    backend = select_backend("trl")
+    model, tokenizer = load_model(recipe, backend)
+    eos = tokenizer.eos_token_id
+
+    def end_at_once(module, inputs, logits):  # this model ends every completion with its first token
+        logits[..., eos] += 1e4
+        return logits
+
+    model.get_output_embeddings().register_forward_hook(end_at_once)
+    train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
+    prepared = prepare_data(recipe, train_tokenizer)
+    lengths_per_step: list[list[int]] = []
+
+    def recorder(prompts, completions, completion_ids, **kwargs):
+        lengths_per_step.append([len(ids) for ids in completion_ids])
+        return [0.0] * len(completions)
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    trainer, _ = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, backend,
+                               reward_funcs=[recorder, *build_reward_funcs(recipe, train_tokenizer)])
+    trainer.train()
+
+    first, second = lengths_per_step
+    assert (first == [6] * 4) is on  # held to the budget only when asked
+    assert max(second) <= 1  # the second generation ends where the model ends it
+    assert not trainer.generation_config.min_new_tokens and "min_new_tokens" not in trainer.generation_kwargs

@@ -1,11 +1,14 @@
-"""Longest first: the first generation batch holds the longest training prompts, so a run that cannot hold its
-longest sequences fails at step 1, not when the longest prompt finally comes up, minutes or hours in.
+"""Longest first: the first generation batch holds the longest training prompts, and their completions run to the
+full completion budget, so a run that cannot hold its longest sequences fails at step 1, not when the longest
+prompt and the longest completion finally come together, minutes or hours in.
 
 TRL's GRPOTrainer draws prompts through `RepeatSampler` (shuffled with `args.seed`, each prompt repeated
 `num_generations` times, each generation batch repeated for `steps_per_generation` x `num_iterations`).
 `LongestFirstSampler` draws the same shuffled order, then swaps the longest prompts into the first generation
-batch (each prompt still comes once per epoch); later epochs are TRL's order. `put_longest_first` installs it on
-a trainer; `run.longest_first: false` leaves TRL's order.
+batch (each prompt still comes once per epoch); later epochs are TRL's order. `FullLengthFirstGeneration` holds
+the end-of-sequence token back until `max_completion_length` tokens (transformers' `min_new_tokens`, vLLM's
+`min_tokens`) for the first generation of a fresh run only. `put_longest_first` installs both on a trainer;
+`run.longest_first: false` leaves TRL's order and lengths.
 
 Example:
     >>> longest_first([3, 0, 2, 1, 4], lengths=[5, 50, 7, 40, 6], batch=2)
@@ -19,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
+from transformers import TrainerCallback
 from trl.trainer.utils import RepeatSampler
 
 logger = logging.getLogger("grpo_training.run")
@@ -62,9 +66,53 @@ class LongestFirstSampler(RepeatSampler):
                         yield index
 
 
+class FullLengthFirstGeneration(TrainerCallback):
+    """The first generation of a fresh run is held to the full completion budget (no end-of-sequence token before
+    it), through whichever generator the trainer has: transformers' generate or vLLM (TRL's or Unsloth's)."""
+
+    def __init__(self, trainer: Any) -> None:
+        self.trainer = trainer
+        self.forced: list[tuple[Any, str, Any]] = []  # (settings, key, the value it had) to put back after step 1
+
+    def _settings(self) -> list[tuple[Any, str]]:
+        trainer = self.trainer
+        found = []
+        vllm = getattr(trainer, "vllm_generation", None)
+        if vllm is not None and isinstance(getattr(vllm, "generation_kwargs", None), dict):
+            found.append((vllm.generation_kwargs, "min_tokens"))
+        if isinstance(getattr(trainer, "generation_kwargs", None), dict):
+            found.append((trainer.generation_kwargs, "min_new_tokens"))
+        if getattr(trainer, "generation_config", None) is not None:
+            found.append((trainer.generation_config, "min_new_tokens"))
+        return found
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.global_step > 0:  # resumed: its first steps already ran
+            return
+        length = self.trainer.max_completion_length
+        for settings, key in self._settings():
+            if isinstance(settings, dict):
+                self.forced.append((settings, key, settings.get(key)))
+                settings[key] = length
+            else:
+                self.forced.append((settings, key, getattr(settings, key, None)))
+                setattr(settings, key, length)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        for settings, key, value in self.forced:
+            if isinstance(settings, dict):
+                if value is None:
+                    settings.pop(key, None)
+                else:
+                    settings[key] = value
+            else:
+                setattr(settings, key, value)
+        self.forced = []
+
+
 def put_longest_first(trainer: Any, tokenizer: Any) -> None:
     """Make `trainer` draw its first generation batch from the longest training prompts (their token lengths
-    under `tokenizer`, the trainer's prefill tokenizer)."""
+    under `tokenizer`, the trainer's prefill tokenizer) and generate their completions to the full budget."""
     import grpo_data
 
     lengths = grpo_data.prompt_token_lengths(trainer.train_dataset, tokenizer)
@@ -77,5 +125,7 @@ def put_longest_first(trainer: Any, tokenizer: Any) -> None:
         return LongestFirstSampler(inner, lengths)
 
     trainer._get_train_sampler = sampler
-    logger.info("Longest first: step 1 generates for the longest prompts (%d tokens and down), so a run that cannot "
-                "hold them fails at its first step", max(lengths) if lengths else 0)
+    trainer.add_callback(FullLengthFirstGeneration(trainer))
+    logger.info("Longest first: step 1 generates for the longest prompts (%d tokens and down) to the full completion "
+                "budget (%d tokens), so a run that cannot hold them fails at its first step",
+                max(lengths) if lengths else 0, trainer.max_completion_length)

@@ -145,7 +145,7 @@ class RunConfig:
     allow_flat_rewards: bool = field(default=False, metadata={"help": "Train even when the pre-flight finds every "
                                      "reward flat within every prompt's completions (nothing to learn from)."})
     longest_first: bool = field(default=True, metadata={"help": "Step 1 generates for the longest training prompts, "
-                                "so a run that cannot hold them fails at its first step."})
+                                "to the full completion budget, so a run that cannot hold them fails at its first step."})
 
 
 SECTION_TYPES: dict[str, type] = {
