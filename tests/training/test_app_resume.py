@@ -110,8 +110,9 @@ def test_cli_resume_uses_the_same_rules(run_dir, tmp_path, capsys):
 ])
 def test_apps_print_the_clis_one_line_errors(argv, message, capfd):
     assert load_app("phi4_gsm8k").main(argv) == 2  # the training process's line, passed on once
-    err = capfd.readouterr().err
+    out, err = capfd.readouterr()
     assert err.startswith(message) and "Traceback" not in err and err.count("\n") == 1, err
+    assert out.startswith("Training, in a process of its own (python -m grpo_training train):\n  1. load Phi-4"), out
 
 
 def test_an_untrained_lora_is_a_clean_error_too(capsys):
