@@ -65,6 +65,7 @@ def test_a_correct_merge_passes_and_adds_nothing_beyond_rounding(good_merge):
     assert "max 0.5 ulp" in checks["tensors"] or "max 0 ulp" in checks["tensors"] or "max 1 ulp" in checks["tensors"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [torch.float16, torch.float32])
 def test_correct_merges_pass_in_the_other_dtypes(embedded_dir, embedded_lora_dir, tmp_path, dtype):
     out = merge_checkpoints(embedded_dir, embedded_lora_dir, tmp_path / "merged", dtype=dtype, device="cpu")
