@@ -85,7 +85,8 @@ def _delta(adapter):
     return adapter.modules[ADAPTED].delta()
 
 
-@pytest.mark.parametrize("wrong", ["missing", "doubled", "half-scaled", "transposed", "tensor left out"])
+@pytest.mark.parametrize("wrong", ["missing", pytest.param("doubled", marks=pytest.mark.slow),
+                                   pytest.param("half-scaled", marks=pytest.mark.slow), "transposed", "tensor left out"])
 def test_the_tensor_check_fails_every_wrong_merge(good_merge, embedded_dir, embedded_lora_dir, tmp_path, wrong):
     good, _ = good_merge
     adapter = LoraAdapter(embedded_lora_dir)
@@ -121,6 +122,7 @@ def test_the_logit_check_fails_a_wrong_config_the_tensor_check_cannot_see(good_m
                              device="cpu")
 
 
+@pytest.mark.slow  # the fast lane's tensor check refuses the same merge ("missing")
 def test_the_logit_check_fails_a_merge_without_the_lora(embedded_dir, embedded_lora_dir, tmp_path):
     """The base model itself, saved as if it were the merge."""
     bad = tmp_path / "bad"
