@@ -27,20 +27,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
-@pytest.fixture(autouse=True)
-def _no_console_on_a_closed_stream():
-    """A run's console handler writes to the stderr of the test that first set logging up (pytest's capture, closed
-    once that test ends): dropped before each test, so a later test's log never writes into a closed stream."""
-    import logging
-
-    for name in ("grpo_training", "grpo_rewards", "grpo_data"):
-        named = logging.getLogger(name)
-        for handler in list(named.handlers):
-            if type(handler) is logging.StreamHandler and getattr(handler.stream, "closed", False):
-                named.removeHandler(handler)
-    yield
-
-
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT

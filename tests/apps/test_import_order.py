@@ -57,7 +57,8 @@ def run_python(code: str, *args: str) -> dict:
     return json.loads(next(line for line in reversed(lines) if line.startswith("{")))
 
 
-@pytest.mark.parametrize("app", sorted(path.name for path in APPS.iterdir() if (path / "train.py").is_file()))
+@pytest.mark.parametrize("app", [pytest.param(name, marks=() if name == "phi4_gsm8k" else pytest.mark.slow)
+                                 for name in sorted(path.name for path in APPS.iterdir() if (path / "train.py").is_file())])
 def test_app_trains_in_a_process_of_its_own_and_never_imports_trl(app: str) -> None:
     # The app's process only chooses the recipe and waits: the training process (`python -m grpo_training train`,
     # whose backend-before-trl order the next test checks) holds the trainer and vLLM, and ends before the export.

@@ -77,6 +77,7 @@ def test_dashboard_shows_the_run_and_its_reward_chart(swanlog: Path, chromium: s
     assert _refuses_connections(summary["url"]), f"swanlab watch still serves {summary['url']} after the check"
 
 
+@pytest.mark.slow  # a second browser session; the fast lane opens one
 def test_a_metric_that_was_not_logged_is_reported_with_the_charts_shown(swanlog: Path, chromium: str,
                                                                        tmp_path: Path) -> None:
     with pytest.raises(DashboardError, match=r"no chart titled 'train/kl'.*train/reward"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from conftest import make_tiny_model
 
 
@@ -12,6 +14,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "grpo_export", *args], capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow  # a whole conversion and check in a subprocess; the fast lane runs to_gguf in-process
 def test_gguf_command_writes_and_reports(embedded_tokenizer, tmp_path):
     model_dir = make_tiny_model("llama", tmp_path / "tiny", embedded_tokenizer)
     result = run_cli("gguf", str(model_dir), str(tmp_path / "out"), "--methods", "f16")

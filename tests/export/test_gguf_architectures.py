@@ -13,6 +13,7 @@ from conftest import make_tiny_model
 K_TYPES = {gguf.GGMLQuantizationType.Q4_K, gguf.GGMLQuantizationType.Q5_K, gguf.GGMLQuantizationType.Q6_K}
 
 
+@pytest.mark.slow  # the fast lane converts and checks tiny llamas elsewhere (test_safety, test_gguf_embedded)
 @pytest.mark.parametrize("architecture, gguf_arch", [
     ("llama", "llama"), ("phi3", "phi3"), ("qwen3", "qwen3"), ("gemma3", "gemma3"),
 ])
@@ -26,6 +27,7 @@ def test_tiny_model_of_each_architecture_converts_to_f16_gguf(architecture, gguf
     assert (tmp_path / "gguf" / "Modelfile").read_text().startswith(f"FROM ./{path.name}\n")
 
 
+@pytest.mark.slow
 def test_k_quants_on_widths_multiple_of_256_use_k_blocks_everywhere(embedded_tokenizer, tmp_path, quantizer):
     model_dir = make_tiny_model("llama", tmp_path / "tiny-llama", embedded_tokenizer)
     report: list[dict] = []

@@ -1,4 +1,5 @@
-"""GGUF on the embedded SmolLM2 (LoRA-merged): f16 + q8_0 + q4_k_m in one call, verified on reload."""
+"""GGUF on the embedded SmolLM2 (LoRA-merged): f16 + q8_0 + q4_k_m in one call, verified on reload; the check's
+refusals on a tiny model with the same tokenizer."""
 
 from __future__ import annotations
 
@@ -34,6 +35,16 @@ GGUF_IMPORT_LAYOUT = {
 embedded model's tokenizer.json before it was fixed, which llama.cpp's converter writes as a SentencePiece vocabulary."""
 
 
+@pytest.fixture(scope="module")
+def tiny_q8_0(embedded_tokenizer, tmp_path_factory):
+    """A tiny random llama (the embedded tokenizer) converted straight to q8_0, and its reference logits."""
+    folder = tmp_path_factory.mktemp("tiny-q8_0")
+    model_dir = make_tiny_model("llama", folder / "tiny", embedded_tokenizer)
+    path = convert_to_gguf(model_dir, folder / "tiny.Q8_0.gguf", "q8_0", folder / "convert.log")
+    return model_dir, path, gguf_reference(model_dir)
+
+
+@pytest.mark.slow
 def test_one_call_writes_each_method_and_a_modelfile(embedded_gguf):
     paths, report = embedded_gguf
     assert [p.name for p in paths] == ["smollm2-grpo.F16.gguf", "smollm2-grpo.Q8_0.gguf", "smollm2-grpo.Q4_K_M.gguf"]
@@ -45,6 +56,7 @@ def test_one_call_writes_each_method_and_a_modelfile(embedded_gguf):
     assert not list(folder.parent.glob(".gguf.*"))  # no temp folders left behind
 
 
+@pytest.mark.slow
 def test_each_file_passes_the_calibrated_llama_cpp_check(embedded_gguf):
     """llama.cpp's own runtime on each file, against the merged model, within GGUF_CALIBRATION × what the type's
     rounding does to the merged weights (q4_k_m: measured against q4_0, which it is at least as good as)."""
@@ -58,6 +70,7 @@ def test_each_file_passes_the_calibrated_llama_cpp_check(embedded_gguf):
     assert by_method["q4_k_m"]["bytes"] < by_method["q8_0"]["bytes"] < by_method["f16"]["bytes"]
 
 
+@pytest.mark.slow
 def test_the_files_have_a_byte_level_vocabulary_that_llama_cpp_tokenizes_as_the_tokenizer(embedded_gguf):
     """The embedded model's tokenizer is SmolLM2's original byte-level BPE: llama.cpp's converter writes it as
     "gpt2" with SmolLM's pre-tokenizer, and llama.cpp tokenizes and detokenizes the check texts as transformers."""
@@ -100,6 +113,7 @@ def test_a_tokenization_or_detokenization_difference_fails_the_check(embedded_to
         check_tokenization(path, reference, LlamaRun([], [ids], [text.replace("Which", "WĠhich")]), metadata)
 
 
+@pytest.mark.slow
 def test_a_gguf_without_the_lora_fails_the_check(embedded_dir, embedded_merged_dir, tmp_path):
     """The base model converted instead of the merge: right architecture, tokenizer and type, wrong weights."""
     wrong = convert_to_gguf(embedded_dir, tmp_path / "base.F16.gguf", "f16", tmp_path / "convert.log")
@@ -107,21 +121,22 @@ def test_a_gguf_without_the_lora_fails_the_check(embedded_dir, embedded_merged_d
         verify_gguf(wrong, "f16", gguf_reference(embedded_merged_dir))
 
 
-def test_a_q8_0_gguf_of_a_wrongly_configured_model_fails_the_check(embedded_merged_dir, tmp_path):
+def test_a_q8_0_gguf_of_a_wrongly_configured_model_fails_the_check(tiny_q8_0, tmp_path):
     """Every weight right, the model llama.cpp runs wrong (its norm epsilon), in the 8-bit type."""
-    import json
     import shutil
 
+    model_dir, _, reference = tiny_q8_0
     bad = tmp_path / "bad"
-    shutil.copytree(embedded_merged_dir, bad)
+    shutil.copytree(model_dir, bad)
     config = json.loads((bad / "config.json").read_text())
     config["rms_norm_eps"] = 0.1
     (bad / "config.json").write_text(json.dumps(config))
     wrong = convert_to_gguf(bad, tmp_path / "bad.Q8_0.gguf", "q8_0", tmp_path / "convert.log")
     with pytest.raises(ExportVerificationError, match="more than its type's rounding explains"):
-        verify_gguf(wrong, "q8_0", gguf_reference(embedded_merged_dir))
+        verify_gguf(wrong, "q8_0", reference)
 
 
+@pytest.mark.slow
 def test_smollm2_width_576_makes_llama_cpp_fall_back_for_some_tensors(embedded_gguf):
     """576 is not a multiple of 256: llama.cpp quantises those rows with non-K blocks (documented limit)."""
     q4_k_m = embedded_gguf[0][2]
@@ -143,6 +158,7 @@ def test_method_names_and_bad_input(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_crashing_llama_cpp_runtime_falls_back_to_transformers_loader(embedded_gguf, embedded_merged_dir,
                                                                           tmp_path, monkeypatch):
     """Where the runtime built on the machine dies with SIGSEGV while loading any model, the check
@@ -158,8 +174,7 @@ def test_a_crashing_llama_cpp_runtime_falls_back_to_transformers_loader(embedded
     assert figures["tokenization"] == "not checked: llama.cpp crashed loading the file"
 
 
-def test_the_fallback_is_refused_where_it_would_not_fit_in_host_memory(embedded_gguf, embedded_merged_dir,
-                                                                         tmp_path, monkeypatch):
+def test_the_fallback_is_refused_where_it_would_not_fit_in_host_memory(tiny_q8_0, tmp_path, monkeypatch):
     """At 14.66 B the fallback would load ~59 GB of float32 weights: on a host without it, a clear error
     (the need, what is free, what to do) instead of an export killed for memory; nothing is checked or written."""
     from grpo_export import llama_runtime
@@ -167,13 +182,14 @@ def test_the_fallback_is_refused_where_it_would_not_fit_in_host_memory(embedded_
     crashing = tmp_path / "crash.py"
     crashing.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
     monkeypatch.setattr(llama_runtime, "WORKER", crashing)
-    q8_0 = embedded_gguf[0][1]
+    _, q8_0, reference = tiny_q8_0
     needed = llama_runtime.fallback_host_bytes(q8_0)
     monkeypatch.setattr(llama_runtime, "available_host_bytes", lambda: needed - 1)  # a host one byte short
     with pytest.raises(ExportVerificationError, match=r"needs 0\.\d GiB of host memory.*delete .*llama\.cpp"):
-        verify_gguf(q8_0, "q8_0", gguf_reference(embedded_merged_dir))
+        verify_gguf(q8_0, "q8_0", reference)
 
 
+@pytest.mark.slow
 def test_the_fallbacks_memory_is_every_weight_in_float32(embedded_gguf, embedded_merged_dir):
     from safetensors import safe_open
 
@@ -188,11 +204,11 @@ def test_the_fallbacks_memory_is_every_weight_in_float32(embedded_gguf, embedded
     assert [fallback_host_bytes(path) for path in paths] == [4 * weights] * len(paths)
 
 
-def test_a_file_llama_cpp_refuses_fails_the_check(embedded_merged_dir, tmp_path):
+def test_a_file_llama_cpp_refuses_fails_the_check(tiny_q8_0, tmp_path):
     broken = tmp_path / "broken.Q8_0.gguf"
     broken.write_bytes(b"GGUF" + b"\0" * 64)
     with pytest.raises(ExportVerificationError):
-        verify_gguf(broken, "q8_0", gguf_reference(embedded_merged_dir))
+        verify_gguf(broken, "q8_0", tiny_q8_0[2])
 
 
 def test_the_16_bit_intermediate_is_gone_before_the_converter_writes_q8_0():

@@ -52,11 +52,10 @@ def test_streaming_merge_equals_peft_merge_and_unload(embedded_dir, tmp_path, va
 
 
 @pytest.fixture(scope="module")
-def good_merge(embedded_dir, embedded_lora_dir, tmp_path_factory):
-    """A correct bf16 merge with its check figures (the merge checks itself before returning)."""
-    out = merge_checkpoints(embedded_dir, embedded_lora_dir, tmp_path_factory.mktemp("good") / "merged",
-                            device="cpu")
-    return out, json.loads((out / ".grpo-export.json").read_text())["checks"]
+def good_merge(embedded_merged_dir):
+    """A correct bf16 merge with its check figures (`merge` on a 16-bit base is `merge_checkpoints`, which checks
+    itself before returning): the session's merge of the embedded model, read here, never changed."""
+    return embedded_merged_dir, json.loads((embedded_merged_dir / ".grpo-export.json").read_text())["checks"]
 
 
 def test_a_correct_merge_passes_and_adds_nothing_beyond_rounding(good_merge):
@@ -65,6 +64,7 @@ def test_a_correct_merge_passes_and_adds_nothing_beyond_rounding(good_merge):
     assert "max 0.5 ulp" in checks["tensors"] or "max 0 ulp" in checks["tensors"] or "max 1 ulp" in checks["tensors"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [torch.float16, torch.float32])
 def test_correct_merges_pass_in_the_other_dtypes(embedded_dir, embedded_lora_dir, tmp_path, dtype):
     out = merge_checkpoints(embedded_dir, embedded_lora_dir, tmp_path / "merged", dtype=dtype, device="cpu")
@@ -85,7 +85,8 @@ def _delta(adapter):
     return adapter.modules[ADAPTED].delta()
 
 
-@pytest.mark.parametrize("wrong", ["missing", "doubled", "half-scaled", "transposed", "tensor left out"])
+@pytest.mark.parametrize("wrong", ["missing", pytest.param("doubled", marks=pytest.mark.slow),
+                                   pytest.param("half-scaled", marks=pytest.mark.slow), "transposed", "tensor left out"])
 def test_the_tensor_check_fails_every_wrong_merge(good_merge, embedded_dir, embedded_lora_dir, tmp_path, wrong):
     good, _ = good_merge
     adapter = LoraAdapter(embedded_lora_dir)
@@ -121,6 +122,7 @@ def test_the_logit_check_fails_a_wrong_config_the_tensor_check_cannot_see(good_m
                              device="cpu")
 
 
+@pytest.mark.slow  # the fast lane's tensor check refuses the same merge ("missing")
 def test_the_logit_check_fails_a_merge_without_the_lora(embedded_dir, embedded_lora_dir, tmp_path):
     """The base model itself, saved as if it were the merge."""
     bad = tmp_path / "bad"

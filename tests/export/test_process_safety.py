@@ -52,7 +52,7 @@ def survivors(pids: list[int], timeout: float = 15) -> list[int]:
     return alive
 
 
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+@pytest.mark.parametrize("how", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow), signal.SIGKILL])
 def test_a_tool_and_what_it_started_end_with_the_export(tmp_path, how):
     pid_file = tmp_path / "pids"
     tool = tmp_path / "tool.py"
@@ -127,7 +127,8 @@ def test_the_export_stage_and_its_tools_end_with_the_app(tmp_path):
     assert app.returncode == 128 + signal.SIGTERM
 
 
-@pytest.mark.parametrize("name", ["../escaped", "/tmp/escaped", "sub/name", "..", "."])
+@pytest.mark.parametrize("name", ["../escaped", *(pytest.param(name, marks=pytest.mark.slow)
+                                                  for name in ("/tmp/escaped", "sub/name", "..")), "."])
 def test_a_gguf_name_that_is_a_path_is_refused_with_one_line(tmp_path, name):
     """`--model-name ../escaped` wrote its GGUF beside the target, outside staging, where no clean-up removes it."""
     model = tmp_path / "model"

@@ -50,25 +50,27 @@ def test_disk_space_check_refuses_an_impossible_write(tmp_path):
         ensure_free_space(tmp_path / "not-yet" / "there", free * 2)
 
 
-@pytest.fixture
-def tiny_with_good_gguf(embedded_tokenizer, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_with_good_gguf(embedded_tokenizer, tmp_path_factory):
+    """A tiny model and its good GGUF, which each test below tries to replace and must leave as it was."""
+    tmp_path = tmp_path_factory.mktemp("good-gguf")
     model_dir = make_tiny_model("llama", tmp_path / "tiny", embedded_tokenizer)
     out = tmp_path / "gguf"
     to_gguf(model_dir, out, "f16")
     return model_dir, out, _snapshot(out)
 
 
-def test_failed_verification_keeps_the_old_gguf(tiny_with_good_gguf, monkeypatch, tmp_path):
+def test_failed_verification_keeps_the_old_gguf(tiny_with_good_gguf, monkeypatch):
     model_dir, out, before = tiny_with_good_gguf
     # a bar no export can meet: the check runs for real, on real files, and fails
     monkeypatch.setattr(gguf_export, "GGUF_CALIBRATION", Calibration(multiple=0.0, floor=0.0))
     with pytest.raises(ExportVerificationError, match="Verification of GGUF tiny.F16.gguf failed"):
         to_gguf(model_dir, out, "f16")
     assert _snapshot(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["gguf", "tiny"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["gguf", "tiny"]
 
 
-def test_interrupted_export_keeps_the_old_gguf(tiny_with_good_gguf, monkeypatch, tmp_path, quantizer):
+def test_interrupted_export_keeps_the_old_gguf(tiny_with_good_gguf, monkeypatch, quantizer):
     model_dir, out, before = tiny_with_good_gguf
 
     def interrupted(*args, **kwargs):
@@ -78,4 +80,4 @@ def test_interrupted_export_keeps_the_old_gguf(tiny_with_good_gguf, monkeypatch,
     with pytest.raises(KeyboardInterrupt):
         to_gguf(model_dir, out, ["f16", "q4_k_m"])
     assert _snapshot(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["gguf", "tiny"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["gguf", "tiny"]

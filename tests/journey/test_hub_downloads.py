@@ -47,6 +47,7 @@ def served(hub):
     return hub
 
 
+@pytest.mark.slow  # starts a run, as the next test does
 def test_offline_variable_is_named(tmp_path, served):
     line = error_line(start_run(tmp_path, served.endpoint, HF_DATASETS_OFFLINE="1"), tmp_path)
     assert "HF_DATASETS_OFFLINE=1 is set in the environment" in line and GSM8K_REPO in line

@@ -45,11 +45,20 @@ def test_think_answer_format_and_tag_count_match_open_r1(text):
     assert call(ThinkAnswerTagCount(), [text]) == peer.tag_count_reward([conv(text)])
 
 
-@settings(max_examples=3000, **COMMON)
-@given(texts)
-def test_think_answer_format_matches_open_r1_on_tag_soup(text):
-    assert call(ThinkAnswerFormat(), [text]) == peer.format_reward([conv(text)])
-    assert call(ThinkAnswerTagCount(), [text]) == peer.tag_count_reward([conv(text)])
+def budgets(examples: int) -> list:
+    """The fast lane (`-m "not slow"`) runs a tenth of the examples; the full suite runs both."""
+    return [pytest.param(examples // 10, id="quick"), pytest.param(examples, id="thorough", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("examples", budgets(3000))
+def test_think_answer_format_matches_open_r1_on_tag_soup(examples):
+    @settings(max_examples=examples, **COMMON)
+    @given(texts)
+    def run(text):
+        assert call(ThinkAnswerFormat(), [text]) == peer.format_reward([conv(text)])
+        assert call(ThinkAnswerTagCount(), [text]) == peer.tag_count_reward([conv(text)])
+
+    run()
 
 
 def test_prefilled_think_tag():
@@ -66,10 +75,14 @@ def test_repetition_matches_open_r1(text, ngram_size, max_penalty):
     assert ours == pytest.approx(theirs) and -max_penalty >= 0 and max_penalty <= ours[0] <= 0.0
 
 
-@settings(max_examples=2000, **COMMON)
-@given(texts, st.integers(1, 4))
-def test_repetition_matches_open_r1_on_random_text(text, ngram_size):
-    assert call(Repetition(ngram_size=ngram_size), [text]) == pytest.approx(peer.get_repetition_penalty_reward(ngram_size, -1.0)([conv(text)]))
+@pytest.mark.parametrize("examples", budgets(2000))
+def test_repetition_matches_open_r1_on_random_text(examples):
+    @settings(max_examples=examples, **COMMON)
+    @given(texts, st.integers(1, 4))
+    def run(text, ngram_size):
+        assert call(Repetition(ngram_size=ngram_size), [text]) == pytest.approx(peer.get_repetition_penalty_reward(ngram_size, -1.0)([conv(text)]))
+
+    run()
 
 
 @pytest.mark.parametrize(("cache", "lengths"), [(20, [0, 79, 80, 81, 90, 99, 100, 101, 500]), (0, [0, 99, 100, 101])])

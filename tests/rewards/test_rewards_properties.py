@@ -13,14 +13,19 @@ EXAMPLES = {name: 2000 for name in REWARDS} | {"language": 1000, "math_accuracy"
 COMMON = dict(deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 
+# The fast lane (`-m "not slow"`) runs a tenth of each budget; the full suite runs both.
+BUDGETS = [pytest.param(10, id="quick"), pytest.param(1, id="thorough", marks=pytest.mark.slow)]
+
+
 @pytest.mark.parametrize("name", sorted(REWARDS))
 @pytest.mark.parametrize("prefix", ["", "<think>"])
-def test_never_raises_and_stays_in_range(name, prefix):
+@pytest.mark.parametrize("fraction", BUDGETS)
+def test_never_raises_and_stays_in_range(name, prefix, fraction):
     if name == "math_accuracy":
         pytest.importorskip("math_verify")
     (reward,) = get_reward_funcs([name], prefix=prefix)
 
-    @settings(max_examples=EXAMPLES[name] // 2, **COMMON)
+    @settings(max_examples=EXAMPLES[name] // 2 // fraction, **COMMON)
     @given(batches)
     def run(batch):
         check_scores(reward, batch)

@@ -44,10 +44,12 @@ def test_compat_covers_every_tutorial_reward():
 
 
 @pytest.mark.parametrize("name", sorted(set(TWINS) - {"language"}))
-def test_compat_scores_exactly_as_the_tutorial(name):
+@pytest.mark.parametrize("examples", [pytest.param(150, id="quick"),  # the fast lane's; the full suite runs both
+                                      pytest.param(1500, id="thorough", marks=pytest.mark.slow)])
+def test_compat_scores_exactly_as_the_tutorial(name, examples):
     (ours,) = get_reward_funcs([name], compat="tutorial", prefix="<think>", log_every=3)
 
-    @settings(max_examples=1500, **COMMON)
+    @settings(max_examples=examples, **COMMON)
     @given(st.lists(st.tuples(texts, golds), min_size=1, max_size=4))
     def run(batch):
         texts_, answers = map(list, zip(*batch))

@@ -103,15 +103,18 @@ def test_cli_resume_uses_the_same_rules(run_dir, tmp_path, capsys):
     assert "continues the run with its own" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("argv", "message"), [
+@pytest.mark.parametrize(("argv", "message"), [  # each starts a training process: one in the fast lane
     (["--demo", "--set", "grpo.learning_rate=-1"], "error: grpo.learning_rate: must be > 0, got -1\n"),
-    (["--demo", "--set", "learning_rate"], "error: override 'learning_rate': expected section.field=value"),
-    (["--resume", "/no/such/run"], "error: --resume /no/such/run: no such run folder\n"),
+    pytest.param(["--demo", "--set", "learning_rate"], "error: override 'learning_rate': expected section.field=value",
+                 marks=pytest.mark.slow),
+    pytest.param(["--resume", "/no/such/run"], "error: --resume /no/such/run: no such run folder\n",
+                 marks=pytest.mark.slow),
 ])
 def test_apps_print_the_clis_one_line_errors(argv, message, capfd):
     assert load_app("phi4_gsm8k").main(argv) == 2  # the training process's line, passed on once
-    err = capfd.readouterr().err
+    out, err = capfd.readouterr()
     assert err.startswith(message) and "Traceback" not in err and err.count("\n") == 1, err
+    assert out.startswith("Training, in a process of its own (python -m grpo_training train):\n  1. load Phi-4"), out
 
 
 def test_an_untrained_lora_is_a_clean_error_too(capsys):

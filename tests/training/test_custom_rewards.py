@@ -107,6 +107,7 @@ def test_imported_reward_params_go_to_the_factory(tmp_path, rewards_file):
     assert reward(completions=[[{"content": "x"}]], completion_ids=[[1, 2, 3]]) == [-0.5]
 
 
+@pytest.mark.slow
 def test_a_cli_run_trains_with_an_imported_reward(tmp_path, rewards_file):
     tiny_dir = build_tiny_model(tmp_path / "tiny")
     raw = tiny_recipe(tiny_dir, tmp_path / "runs", grpo={"max_steps": 1})

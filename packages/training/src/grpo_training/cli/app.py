@@ -323,11 +323,12 @@ class TutorialApp:
 
     def _run(self, argv: list[str] | None) -> int:
         args = app_arguments(self.doc, argv)
-        logger.info("Training, in a process of its own (python -m grpo_training train):\n%s",
-                    "\n".join(step.line(number) for number, step in enumerate(self.training, 1)))
+        print("Training, in a process of its own (python -m grpo_training train):",
+              *(step.line(number) for number, step in enumerate(self.training, 1)), sep="\n", flush=True)
         trained = train_in_fresh_process(args, self.app_dir)
-        logger.info("Export, in another fresh process (python -m grpo_export run):\n%s",
-                    "\n".join(step.line(number) for number, step in enumerate(self.exporting, len(self.training) + 1)))
+        print("Export, in another fresh process (python -m grpo_export run):",
+              *(step.line(number) for number, step in enumerate(self.exporting, len(self.training) + 1)),
+              sep="\n", flush=True)
         exported = self.export(trained.run_dir, base_model=trained.base_model, gguf_methods=args.gguf,
                                model_name=self.app_dir.name, push_to=args.push_to_hub, private=args.private,
                                **trained.card_facts, **self.export_options)
