@@ -123,7 +123,9 @@ def test_a_cli_run_trains_with_an_imported_reward(tmp_path, rewards_file):
 
 
 def test_a_cli_run_with_a_broken_imported_reward_stops_before_the_model_loads(tmp_path, rewards_file):
-    raw = tiny_recipe(tmp_path / "no_model_here", tmp_path / "runs")
+    empty = tmp_path / "no_model_here"  # a folder with no model in it: the run must stop before reading it
+    empty.mkdir()
+    raw = tiny_recipe(empty, tmp_path / "runs")
     raw["rewards"]["funcs"].append("my_rewards.py:raises")
     recipe_path = write_recipe(raw, tmp_path / "recipe.yaml")
     done = subprocess.run([sys.executable, "-m", "grpo_training", "train", str(recipe_path)], cwd=REPO,
