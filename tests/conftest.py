@@ -21,10 +21,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 GSM8K_FIXTURE = Path(__file__).parent / "data" / "fixtures" / "gsm8k"
 
 
+# The longest runs (the apps' end-to-end runs and the online journeys, minutes each on 2 cores) start first.
+LONGEST_FIRST = ("journey/test_app_journeys.py", "apps/test_apps_end_to_end.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first (stable order otherwise): with two workers, the long end-to-end runs start at once
-    instead of leaving one worker alone with the last of them."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The longest runs first, then the other slow tests (stable order otherwise): with two workers (and
+    `--dist worksteal`, which moves queued tests to an idle worker), no worker is left alone with a long run at
+    the end."""
+    items.sort(key=lambda item: (not item.nodeid.split("::")[0].endswith(LONGEST_FIRST),
+                                 item.get_closest_marker("slow") is None))
 
 
 @pytest.fixture(scope="session")
