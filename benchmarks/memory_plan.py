@@ -100,10 +100,10 @@ CASES = [
     Case("14.66 B app, vLLM 0.7, H200", "phi4-llama", "apps/phi4_gsm8k/recipe.yaml",
          VLLM + ["model.gpu_memory_utilization=0.7"], H200, "apps_at_size/phi4-14b/phi4-14b.json",
          "stage:GRPO training", "process", utilization=0.7),
+    Case("14.66 B app held to 24 GB, vLLM auto, H100", "phi4-llama", "apps/phi4_gsm8k/recipe.yaml",
+         VLLM + ["model.gpu_memory=24GB"], H100, "gpu_install/phi4-14b-24gb-h100/stages.json",
+         "stage:GRPO training", "process", budget_gib=24.0),
 ]
-CASES.append(Case("14.66 B app held to 24 GB, vLLM auto, H100", "phi4-llama", "apps/phi4_gsm8k/recipe.yaml",
-                  VLLM + ["model.gpu_memory=24GB"], H100, "gpu_install/phi4-14b-24gb-h100/stages.json",
-                  "stage:GRPO training", "process", budget_gib=24.0))
 RECORD_PATHS = {"r1_qwen3.json": "apps_at_size/r1-qwen3-8b.json"}
 
 

@@ -18,6 +18,22 @@ def tiny_dir(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
+def trainer_with(recipe, recorder, tmp_path, adjust_model=None):
+    """The run's trainer (trl backend) on the recipe's model, with `recorder` as its first reward:
+    (trainer, prepared data, prefill tokenizer); `adjust_model(model, tokenizer)` runs before the data."""
+    backend = select_backend("trl")
+    model, tokenizer = load_model(recipe, backend)
+    if adjust_model is not None:
+        adjust_model(model, tokenizer)
+    train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
+    prepared = prepare_data(recipe, train_tokenizer)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    rewards = [recorder, *build_reward_funcs(recipe, train_tokenizer)]
+    trainer, _ = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, backend, reward_funcs=rewards)
+    return trainer, prepared, train_tokenizer
+
+
 def test_longest_prompts_are_swapped_to_the_front_and_none_is_lost():
     lengths = [5, 50, 7, 40, 6, 45]
     order = longest_first([4, 0, 2, 5, 1, 3], lengths, batch=3)
@@ -32,20 +48,13 @@ def test_step_one_trains_on_the_longest_prompts(tiny_dir, tmp_path, on):
 
     recipe = recipe_from_dict(tiny_recipe(tiny_dir, tmp_path, grpo={"max_steps": 1, "per_device_train_batch_size": 8},
                                           run={"longest_first": on}))
-    backend = select_backend("trl")
-    model, tokenizer = load_model(recipe, backend)
-    train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
-    prepared = prepare_data(recipe, train_tokenizer)
     seen: list[str] = []
 
     def recorder(prompts, completions, question, **kwargs):
         seen.extend(question)
         return [0.0] * len(completions)
 
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    rewards = [recorder, *build_reward_funcs(recipe, train_tokenizer)]
-    trainer, _ = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, backend, reward_funcs=rewards)
+    trainer, prepared, train_tokenizer = trainer_with(recipe, recorder, tmp_path)
     epoch = list(trainer._get_train_sampler())
     assert sorted(set(epoch)) == list(range(prepared.train.num_rows))  # every prompt once per epoch (x repeats)
     trainer.train()
@@ -60,27 +69,20 @@ def test_step_one_trains_on_the_longest_prompts(tiny_dir, tmp_path, on):
 def test_the_first_generation_runs_to_the_full_completion_budget_and_later_ones_end_as_they_end(tiny_dir, tmp_path, on):
     recipe = recipe_from_dict(tiny_recipe(tiny_dir, tmp_path, grpo={"max_steps": 2, "max_completion_length": 6},
                                           run={"longest_first": on}))
-    backend = select_backend("trl")
-    model, tokenizer = load_model(recipe, backend)
-    eos = tokenizer.eos_token_id
-
-    def end_at_once(module, inputs, logits):  # this model ends every completion with its first token
-        logits[..., eos] += 1e4
-        return logits
-
-    model.get_output_embeddings().register_forward_hook(end_at_once)
-    train_tokenizer = with_prefill(tokenizer, recipe.data.prefill)
-    prepared = prepare_data(recipe, train_tokenizer)
     lengths_per_step: list[list[int]] = []
 
     def recorder(prompts, completions, completion_ids, **kwargs):
         lengths_per_step.append([len(ids) for ids in completion_ids])
         return [0.0] * len(completions)
 
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    trainer, _ = build_trainer(recipe, model, train_tokenizer, prepared, run_dir, backend,
-                               reward_funcs=[recorder, *build_reward_funcs(recipe, train_tokenizer)])
+    def end_at_once(model, tokenizer):  # this model ends every completion with its first token
+        def hook(module, inputs, logits):
+            logits[..., tokenizer.eos_token_id] += 1e4
+            return logits
+
+        model.get_output_embeddings().register_forward_hook(hook)
+
+    trainer, _, _ = trainer_with(recipe, recorder, tmp_path, adjust_model=end_at_once)
     trainer.train()
 
     first, second = lengths_per_step

@@ -89,25 +89,29 @@ class FullLengthFirstGeneration(TrainerCallback):
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if state.global_step > 0:  # resumed: its first steps already ran
             return
-        length = self.trainer.max_completion_length
         for settings, key in self._settings():
-            if isinstance(settings, dict):
-                self.forced.append((settings, key, settings.get(key)))
-                settings[key] = length
-            else:
-                self.forced.append((settings, key, getattr(settings, key, None)))
-                setattr(settings, key, length)
+            self.forced.append((settings, key, _read(settings, key)))
+            _write(settings, key, self.trainer.max_completion_length)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         for settings, key, value in self.forced:
-            if isinstance(settings, dict):
-                if value is None:
-                    settings.pop(key, None)
-                else:
-                    settings[key] = value
-            else:
-                setattr(settings, key, value)
+            _write(settings, key, value)
         self.forced = []
+
+
+def _read(settings: Any, key: str) -> Any:
+    """A generation setting of a kwargs dict or a `GenerationConfig` (None: not set)."""
+    return settings.get(key) if isinstance(settings, dict) else getattr(settings, key, None)
+
+
+def _write(settings: Any, key: str, value: Any) -> None:
+    """Set a generation setting; None takes a dict's key away (as it was before)."""
+    if not isinstance(settings, dict):
+        setattr(settings, key, value)
+    elif value is None:
+        settings.pop(key, None)
+    else:
+        settings[key] = value
 
 
 def put_longest_first(trainer: Any, tokenizer: Any) -> None:
